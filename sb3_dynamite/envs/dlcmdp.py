@@ -135,7 +135,9 @@ class MarkovChainLatent(LatentProcess):
             return int(value)
         matches = np.flatnonzero(np.all(np.isclose(self.values, np.asarray(value, np.float32)), axis=1))
         if len(matches) == 0:
-            raise ValueError(f"latent {value!r} is neither a state index in [0, {self.n_states}) nor one of {self.values}")
+            raise ValueError(
+                f"latent {value!r} is neither a state index in [0, {self.n_states}) nor one of {self.values}"
+            )
         return int(matches[0])
 
 

@@ -79,7 +79,9 @@ class ReacherDLCMDPEnv(DLCMDPMixin, ReacherEnv):
             raise ValueError(f"goal_radius must be in (0, 0.2] (the arm reaches 0.21 m), got {goal_radius}")
         self._setup_sessions(circular_goal_chain(n_goals, goal_radius, forward_prob), switch_prob, oracle)
         ReacherEnv.__init__(self, reward_control_weight=reward_control_weight, **kwargs)
-        utils.EzPickle.__init__(self, switch_prob, n_goals, goal_radius, forward_prob, reward_control_weight, oracle, **kwargs)
+        utils.EzPickle.__init__(
+            self, switch_prob, n_goals, goal_radius, forward_prob, reward_control_weight, oracle, **kwargs
+        )
         self.observation_space = self._oracle_space(spaces.Box(-np.inf, np.inf, shape=(8,), dtype=np.float64))
         self._fingertip = self.data.body("fingertip").xpos
 

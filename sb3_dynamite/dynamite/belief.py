@@ -1,0 +1,176 @@
+"""The belief model of DynaMITE-RL (a VariBAD-style VAE with a session-termination head).
+
+- :class:`BeliefEncoder`, a features extractor that hosts the inference network: embeddings of
+  ``x_t = (s_t, a_{t-1}, r_{t-1})``, a GRU over the whole episode (not reset at session boundaries: the
+  agent does not observe them), the posterior head ``b_t = (mu_t, logvar_t)`` and the termination head
+  ``c_t``. Its ``forward`` returns ``features(s_t)``, the state part of the policy input.
+- :class:`RewardDecoder` ``p(r_j | s_j, a_j, s_{j+1}, z)`` and :class:`StateDecoder`
+  ``p(s_{j+1} | s_j, a_j, z)`` (Gaussian, i.e. squared error).
+- :class:`LatentDynamicsPrior` ``f(b) -> (mu', logvar')``: the prior of a new session given the previous
+  session's final belief (prior latent conditioning; it learns ``T_m``).
+- :class:`BeliefNormalizer`: running statistics of the belief features fed to the policy.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import torch as th
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, create_mlp
+from torch import nn
+from torch.nn import functional as F
+
+
+def soft_floor(raw_logvar: th.Tensor, logvar_min: float) -> th.Tensor:
+    """``logvar`` bounded from below by ``logvar_min`` (smoothly, so gradients never vanish)."""
+    return logvar_min + F.softplus(raw_logvar - logvar_min)
+
+
+class BeliefEncoder(BaseFeaturesExtractor):
+    """Inference network ``q(m_t, d_t | tau_{:t})`` hosted as an SB3 features extractor.
+
+    The observation is ``[s_t, a_{t-1}, r_{t-1}]`` (see ``VecPreviousActionReward``). ``forward`` returns
+    ``s_t`` (the policy's state features); :meth:`embed`, the GRU and :meth:`heads` give the belief. The
+    recurrence itself is driven by the policy (``_process_sequence``) during rollouts and by
+    :meth:`encode_episodes` for the VAE: both see exactly the same inputs.
+
+    :param observation_space: the wrapped observation space.
+    :param action_dim: size of the encoded action inside the observation.
+    :param latent_dim: dimension of the latent ``m``.
+    :param gru_hidden_size: GRU units.
+    :param n_gru_layers: stacked GRU layers.
+    :param state_embed_dim: size of the state embedding.
+    :param action_embed_dim: size of the action embedding (0: the action is not encoded).
+    :param reward_embed_dim: size of the reward embedding.
+    :param logvar_min: floor of the posterior log-variance (keeps KL-based terms well conditioned).
+    """
+
+    def __init__(
+        self,
+        observation_space: gym.spaces.Box,
+        action_dim: int,
+        latent_dim: int = 5,
+        gru_hidden_size: int = 64,
+        n_gru_layers: int = 1,
+        state_embed_dim: int = 16,
+        action_embed_dim: int = 16,
+        reward_embed_dim: int = 16,
+        logvar_min: float = -6.0,
+    ) -> None:
+        self.state_dim = int(observation_space.shape[0]) - action_dim - 1
+        if self.state_dim < 1:
+            raise ValueError(f"observation {observation_space} is too small to hold (s, a_prev, r_prev)")
+        super().__init__(observation_space, features_dim=self.state_dim)
+        self.action_dim = action_dim
+        self.latent_dim = latent_dim
+        self.logvar_min = logvar_min
+        self.state_embed = nn.Sequential(nn.Linear(self.state_dim, state_embed_dim), nn.ReLU())
+        self.action_embed = (
+            nn.Sequential(nn.Linear(action_dim, action_embed_dim), nn.ReLU()) if action_embed_dim > 0 else None
+        )
+        self.reward_embed = nn.Sequential(nn.Linear(1, reward_embed_dim), nn.ReLU())
+        self.gru = nn.GRU(state_embed_dim + action_embed_dim + reward_embed_dim, gru_hidden_size, n_gru_layers)
+        self.posterior = nn.Linear(gru_hidden_size, 2 * latent_dim)
+        self.termination = nn.Linear(gru_hidden_size, 1)
+
+    def forward(self, observations: th.Tensor) -> th.Tensor:
+        """``features(s_t)``: the state part of the observation."""
+        return observations[..., : self.state_dim]
+
+    def split(self, observations: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        """``(s_t, a_{t-1}, r_{t-1})`` of a batch of wrapped observations."""
+        s = self.state_dim
+        return observations[..., :s], observations[..., s : s + self.action_dim], observations[..., -1:]
+
+    def embed(self, observations: th.Tensor) -> th.Tensor:
+        """The GRU input ``emb(x_t)``."""
+        state, action, reward = self.split(observations)
+        parts = [self.state_embed(state)]
+        if self.action_embed is not None:
+            parts.append(self.action_embed(action))
+        parts.append(self.reward_embed(reward))
+        return th.cat(parts, dim=-1)
+
+    def heads(self, hidden: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        """Posterior ``(mu_t, logvar_t)`` and termination logit from GRU outputs ``h_t``."""
+        mu, raw_logvar = self.posterior(hidden).chunk(2, dim=-1)
+        return mu, soft_floor(raw_logvar, self.logvar_min), self.termination(hidden).squeeze(-1)
+
+    def encode_episodes(self, observations: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        """Beliefs of whole episodes from a zero hidden state.
+
+        :param observations: (T + 1, B, obs_dim) wrapped observations ``x_0 .. x_T`` (time-major).
+        :return: ``mu``, ``logvar`` (T + 1, B, latent_dim) and termination logits (T + 1, B).
+        """
+        hidden, _ = self.gru(self.embed(observations))
+        return self.heads(hidden)
+
+
+def _mlp(input_dim: int, output_dim: int, net_arch: list[int]) -> nn.Sequential:
+    return nn.Sequential(*create_mlp(input_dim, output_dim, net_arch, activation_fn=nn.ReLU))
+
+
+class RewardDecoder(nn.Module):
+    """``p(r_j | s_j, a_j, s_{j+1}, z)``: a Gaussian with unit variance (its NLL is the squared error)."""
+
+    def __init__(self, state_dim: int, action_dim: int, latent_dim: int, net_arch: list[int]) -> None:
+        super().__init__()
+        self.net = _mlp(2 * state_dim + action_dim + latent_dim, 1, net_arch)
+
+    def forward(self, state: th.Tensor, action: th.Tensor, next_state: th.Tensor, z: th.Tensor) -> th.Tensor:
+        return self.net(th.cat([state, action, next_state, z], dim=-1)).squeeze(-1)
+
+
+class StateDecoder(nn.Module):
+    """``p(s_{j+1} | s_j, a_j, z)``: predicts the state change ``s_{j+1} - s_j`` (unit-variance Gaussian)."""
+
+    def __init__(self, state_dim: int, action_dim: int, latent_dim: int, net_arch: list[int]) -> None:
+        super().__init__()
+        self.net = _mlp(state_dim + action_dim + latent_dim, state_dim, net_arch)
+
+    def forward(self, state: th.Tensor, action: th.Tensor, z: th.Tensor) -> th.Tensor:
+        return state + self.net(th.cat([state, action, z], dim=-1))
+
+
+class LatentDynamicsPrior(nn.Module):
+    """``f(mu, logvar) -> (mu', logvar')``: the prior over a new session's latent given the previous
+    session's final belief (DynaMITE-RL's prior latent conditioning; it learns ``T_m``)."""
+
+    def __init__(self, latent_dim: int, net_arch: list[int], logvar_min: float) -> None:
+        super().__init__()
+        self.net = _mlp(2 * latent_dim, 2 * latent_dim, net_arch)
+        self.logvar_min = logvar_min
+
+    def forward(self, mu: th.Tensor, logvar: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        next_mu, raw_logvar = self.net(th.cat([mu, logvar], dim=-1)).chunk(2, dim=-1)
+        return next_mu, soft_floor(raw_logvar, self.logvar_min)
+
+
+class BeliefNormalizer(nn.Module):
+    """Normalises the belief features ``(mu, logvar, c)`` before the policy reads them.
+
+    Beliefs are far from centred and their scale moves as the encoder learns; without normalisation the
+    policy barely uses them. The statistics are an exponential moving average over rollouts (the first
+    rollout sets them, each later one moves them by ``momentum``), frozen between a rollout and its PPO
+    epochs so that stored log-probabilities stay valid. They are buffers, saved with the policy.
+    """
+
+    def __init__(self, dim: int, momentum: float = 0.1, clip: float = 10.0, epsilon: float = 1e-8) -> None:
+        super().__init__()
+        if not 0.0 < momentum <= 1.0:
+            raise ValueError(f"belief_norm_momentum must be in (0, 1], got {momentum}")
+        self.momentum, self.clip, self.epsilon = momentum, clip, epsilon
+        self.register_buffer("mean", th.zeros(dim))
+        self.register_buffer("var", th.ones(dim))
+        self.register_buffer("initialized", th.zeros((), dtype=th.bool))
+
+    @th.no_grad()
+    def update(self, features: th.Tensor) -> None:
+        """Move the statistics towards those of a rollout's raw belief features (N, dim)."""
+        mean, var = features.mean(dim=0), features.var(dim=0, unbiased=False)
+        weight = self.momentum if bool(self.initialized) else 1.0
+        self.mean.lerp_(mean, weight)
+        self.var.lerp_(var, weight)
+        self.initialized.fill_(True)
+
+    def forward(self, features: th.Tensor) -> th.Tensor:
+        return ((features - self.mean) / th.sqrt(self.var + self.epsilon)).clamp(-self.clip, self.clip)

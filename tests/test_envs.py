@@ -16,7 +16,7 @@ from sb3_dynamite.envs.scripted import GridWorldInformed, RandomPolicy, make_ref
 
 ENV_IDS = list(DLCMDP_ENVS)
 #: envs whose latent acts on the reward only (the dynamics are the same for every latent)
-REWARD_ONLY = ["dlcmdp/GridWorld-v0", "dlcmdp/Reacher-v0", "dlcmdp/HalfCheetahVel-v0"]
+REWARD_ONLY = ["dlcmdp/GridWorld-v0", "dlcmdp/Reacher-v0", "dlcmdp/HalfCheetahVel-v0", "dlcmdp/ScratchItch-v0"]
 
 
 def rollout(env: gym.Env, seed: int, n_steps: int, action_seed: int) -> dict[str, np.ndarray]:

@@ -132,7 +132,7 @@ class DynaMITEPPO(RecurrentPPO):
         decode_state: bool = False,
         rl_loss_through_encoder: bool = False,
         vae_learning_rate: float = 1e-3,
-        n_vae_updates: int = 4,
+        n_vae_updates: int = 1,
         vae_batch_size: int = 16,
         vae_buffer_size: int = 1000,
         vae_subsample_elbos: int | None = 50,
@@ -279,7 +279,7 @@ class DynaMITEPPO(RecurrentPPO):
             self.vae_optimizer.step()
             self.vae_optimizer.zero_grad(set_to_none=True)  # no stale gradients in the PPO clipping norm
             for name, value in terms.items():
-                logs.setdefault(name, []).append(float(value))
+                logs.setdefault(name, []).append(value.item())
         for name, values in logs.items():
             self.logger.record(f"vae/{name}", float(np.mean(values)))
         self.logger.record("vae/episodes_stored", len(self.episode_store))

@@ -49,8 +49,8 @@ def masked_mean(values: th.Tensor, mask: th.Tensor) -> th.Tensor:
     return (values * mask).sum() / mask.sum().clamp(min=1)
 
 
-def kl_loss(mu: th.Tensor, logvar: th.Tensor, sessions: Sessions, prior=None) -> th.Tensor:
-    """KL term with prior latent conditioning, averaged over beliefs.
+def kl_terms(mu: th.Tensor, logvar: th.Tensor, sessions: Sessions, prior=None) -> th.Tensor:
+    """(B, T + 1) KL of every belief to its prior, with prior latent conditioning.
 
     ``KL(b_0 || N(0, I))``; for ``t >= 1`` ``KL(b_t || b_{t-1})`` inside a session and
     ``KL(b_t || f(b_{t-1}))`` at a session boundary, where ``f`` is the latent-dynamics ``prior``
@@ -68,7 +68,12 @@ def kl_loss(mu: th.Tensor, logvar: th.Tensor, sessions: Sessions, prior=None) ->
         boundary = sessions.boundary.unsqueeze(-1)
         prior_mu = th.where(boundary, next_mu, prior_mu)
         prior_logvar = th.where(boundary, next_logvar, prior_logvar)
-    return masked_mean(gaussian_kl(mu, logvar, prior_mu, prior_logvar), sessions.valid_beliefs)
+    return gaussian_kl(mu, logvar, prior_mu, prior_logvar)
+
+
+def kl_loss(mu: th.Tensor, logvar: th.Tensor, sessions: Sessions, prior=None) -> th.Tensor:
+    """The KL term: :func:`kl_terms` averaged over the valid beliefs."""
+    return masked_mean(kl_terms(mu, logvar, sessions, prior), sessions.valid_beliefs)
 
 
 def session_end_beliefs(sessions: Sessions) -> th.Tensor:
@@ -79,17 +84,24 @@ def session_end_beliefs(sessions: Sessions) -> th.Tensor:
     return last.gather(1, sessions.belief)
 
 
-def consistency_loss(mu: th.Tensor, logvar: th.Tensor, sessions: Sessions) -> th.Tensor:
-    """Session consistency: inside a session the belief must not move away from the session's final one.
-
-    ``delta_t = KL(b_t || sg(b_end(S(t))))``; the loss is the mean, over consecutive beliefs of the same
-    session, of ``max(delta_{t+1} - sg(delta_t), 0)``. The stop-gradients matter: without them the hinge
-    is satisfied by pushing the *earlier* belief away from the session's final belief.
-    """
+def consistency_terms(mu: th.Tensor, logvar: th.Tensor, sessions: Sessions) -> tuple[th.Tensor, th.Tensor]:
+    """(B, T) hinge ``max(delta_{t+1} - sg(delta_t), 0)`` for consecutive beliefs and the mask of the pairs
+    that lie in one session, with ``delta_t = KL(b_t || sg(b_end(S(t))))``."""
     end = session_end_beliefs(sessions).unsqueeze(-1).expand_as(mu)
     delta = gaussian_kl(mu, logvar, mu.gather(1, end).detach(), logvar.gather(1, end).detach())
     pairs = (sessions.belief[:, 1:] == sessions.belief[:, :-1]) & sessions.valid_beliefs[:, 1:]
-    return masked_mean(F.relu(delta[:, 1:] - delta[:, :-1].detach()), pairs)
+    return F.relu(delta[:, 1:] - delta[:, :-1].detach()), pairs
+
+
+def consistency_loss(mu: th.Tensor, logvar: th.Tensor, sessions: Sessions) -> th.Tensor:
+    """Session consistency: inside a session the belief must not move away from the session's final one.
+
+    The mean, over consecutive beliefs of the same session, of ``max(delta_{t+1} - sg(delta_t), 0)`` with
+    ``delta_t = KL(b_t || sg(b_end(S(t))))``. The stop-gradients matter: without them the hinge is
+    satisfied by pushing the *earlier* belief away from the session's final belief.
+    """
+    hinge, pairs = consistency_terms(mu, logvar, sessions)
+    return masked_mean(hinge, pairs)
 
 
 def termination_labels(session_end: th.Tensor, sessions: Sessions) -> th.Tensor:

@@ -86,7 +86,9 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         belief_norm_momentum: float = 0.1,
     ) -> None:
         if not (isinstance(features_extractor_class, type) and issubclass(features_extractor_class, BeliefEncoder)):
-            raise ValueError(f"features_extractor_class must be a BeliefEncoder subclass, got {features_extractor_class}")
+            raise ValueError(
+                f"features_extractor_class must be a BeliefEncoder subclass, got {features_extractor_class}"
+            )
         if not share_features_extractor:
             raise ValueError("share_features_extractor=False is not supported: one belief feeds actor and critic")
         if int(latent_dim) < 1:
@@ -120,7 +122,9 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         )
         self.latent_prior = LatentDynamicsPrior(self.latent_dim, self.prior_net_arch, encoder.logvar_min)
         self.belief_normalizer = BeliefNormalizer(self.belief_dim, momentum=belief_norm_momentum)
-        self.optimizer = self.optimizer_class(self.actor_critic_parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+        self.optimizer = self.optimizer_class(
+            self.actor_critic_parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )
 
     @property
     def lstm_actor(self) -> nn.GRU:
@@ -155,7 +159,9 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         sequence = features.reshape((n_seq, -1, lstm.input_size)).swapaxes(0, 1)
         starts = episode_starts.reshape((n_seq, -1)).swapaxes(0, 1)
         hidden = lstm_states[0]
-        if th.all(starts == 0.0):
+        if len(sequence) == 1:  # one step per env (rollout collection): reset, then a single GRU call
+            output, hidden = lstm(sequence, (1.0 - starts).view(1, n_seq, 1) * hidden)
+        elif th.all(starts == 0.0):
             output, hidden = lstm(sequence, hidden)
         else:
             outputs = []

@@ -1,0 +1,210 @@
+"""DynaMITEPPO's behaviour: encoder consistency, the fast PPO path, the switches, bad input."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+
+from sb3_dynamite import DynaMITEPPO, VariBADPPO
+from sb3_dynamite.common.wrappers import VecPreviousActionReward
+from sb3_dynamite.dynamite import VARIBAD_SWITCHES, losses
+from sb3_dynamite.dynamite.buffers import EpisodeBatch
+
+SMALL = {"n_steps": 64, "batch_size": 64, "n_epochs": 2, "vae_batch_size": 4, "seed": 0}
+
+
+class RecordStates(BaseCallback):
+    """Records the GRU state the policy computed at every rollout step (h_t, after consuming x_t)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden: list[np.ndarray] = []
+
+    def _on_step(self) -> bool:
+        self.hidden.append(self.locals["lstm_states"].pi[0].detach().cpu().numpy().copy())
+        return True
+
+
+def collect(model: DynaMITEPPO, callback: BaseCallback | None = None) -> None:
+    """One rollout with the current weights (no update afterwards)."""
+    _, callback = model._setup_learn(model.n_steps * model.n_envs, callback)
+    model.collect_rollouts(model.env, callback, model.rollout_buffer, model.n_steps)
+
+
+def test_vae_path_beliefs_equal_the_online_rollout_beliefs() -> None:
+    model = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", n_steps=130, seed=1)
+    recorder = RecordStates()
+    collect(model, recorder)
+    assert len(model.episode_store) == 2
+    observations, session_end = model.episode_store.episodes[0]
+    assert observations.shape == (61, 12) and session_end.shape == (60,)
+    with th.no_grad():
+        mu, logvar, logits = model.policy.features_extractor.encode_episodes(th.as_tensor(observations)[:, None])
+        online = th.as_tensor(np.concatenate(recorder.hidden[:60], axis=1))[0]  # (60, hidden): h_0 .. h_59
+        online_mu, online_logvar, online_logits = model.policy.features_extractor.heads(online)
+    np.testing.assert_allclose(mu[:60, 0], online_mu, atol=1e-5)
+    np.testing.assert_allclose(logvar[:60, 0], online_logvar, atol=1e-5)
+    np.testing.assert_allclose(logits[:60, 0], online_logits, atol=1e-5)
+    # the stored inputs are the env's: x_0 starts the episode with a_{-1} = r_{-1} = 0
+    np.testing.assert_array_equal(observations[0, 6:], 0.0)
+
+
+def test_fast_path_inputs_reproduce_the_rollout_log_probs_and_values() -> None:
+    model = DynaMITEPPO("MlpPolicy", make_vec_env("dlcmdp/Reacher-v0", n_envs=3, seed=0), n_steps=80, seed=0)
+    model.policy.belief_normalizer.update(th.randn(50, model.policy.belief_dim) * 3 + 1)  # not the identity
+    collect(model)
+    buffer = model.rollout_buffer
+    observations, hidden, starts = (th.as_tensor(a) for a in buffer.step_inputs())
+    with th.no_grad():
+        policy_inputs, _ = model.policy.encode_step(observations, hidden, starts)
+        view = buffer.flat_view(policy_inputs.numpy())
+        values, log_prob, _ = model.policy.evaluate_actions(
+            th.as_tensor(view.observations.reshape(240, -1)), th.as_tensor(buffer.actions.reshape(240, -1))
+        )
+    np.testing.assert_allclose(log_prob.numpy(), buffer.log_probs.reshape(-1), atol=1e-4)
+    np.testing.assert_allclose(values.numpy().ravel(), buffer.values.reshape(-1), atol=1e-4)
+
+
+def test_rl_loss_through_encoder_trains_the_encoder_with_ppo() -> None:
+    detached = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", n_vae_updates=0, **SMALL)
+    through = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", n_vae_updates=0, rl_loss_through_encoder=True, **SMALL)
+    for model, should_move in ((detached, False), (through, True)):
+        before = [p.detach().clone() for p in model.policy.features_extractor.parameters()]
+        model.learn(128)
+        moved = any(not th.equal(b, p) for b, p in zip(before, model.policy.features_extractor.parameters(), strict=True))
+        assert moved == should_move
+
+
+def synthetic_batch(n_episodes: int = 3, horizon: int = 20, seed: int = 0) -> EpisodeBatch:
+    g = th.Generator().manual_seed(seed)
+    observations = th.randn(n_episodes, horizon + 1, 12, generator=g)
+    session_end = th.rand(n_episodes, horizon, generator=g) < 0.2
+    return EpisodeBatch(observations, session_end, th.ones(n_episodes, horizon, dtype=th.bool))
+
+
+def test_varibad_ignores_session_labels_and_dynamite_uses_them() -> None:
+    batch = synthetic_batch()
+    unlabelled = batch._replace(session_end=th.zeros_like(batch.session_end))
+    for cls, depends in ((VariBADPPO, False), (DynaMITEPPO, True)):
+        model = cls("MlpPolicy", "dlcmdp/GridWorld-v0", vae_subsample_elbos=None, vae_subsample_decodes=None,
+                    consistency_coef=0.0 if cls is VariBADPPO else 1.0, seed=0)
+        values = []
+        for b in (batch, unlabelled):
+            th.manual_seed(0)  # same reparameterisation noise
+            values.append(float(model.belief_losses(b)["loss"]))
+        assert (abs(values[0] - values[1]) > 1e-6) == depends
+
+
+def test_varibad_is_dynamite_with_the_switches_off() -> None:
+    varibad = VariBADPPO("MlpPolicy", "dlcmdp/GridWorld-v0", seed=0)
+    for name, value in VARIBAD_SWITCHES.items():
+        assert getattr(varibad, name) == value
+    assert varibad.policy.belief_dim == 2 * varibad.latent_dim  # no termination probability in the input
+    with pytest.raises(ValueError, match="session_masking"):
+        VariBADPPO("MlpPolicy", "dlcmdp/GridWorld-v0", session_masking=True)
+    dynamite = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", seed=0, **VARIBAD_SWITCHES)
+    batch = synthetic_batch()
+    th.manual_seed(1)
+    a = varibad.belief_losses(batch)["loss"]
+    dynamite.policy.load_state_dict(varibad.policy.state_dict())
+    th.manual_seed(1)
+    assert th.allclose(a, dynamite.belief_losses(batch)["loss"])
+
+
+def test_each_switch_changes_its_own_term_only() -> None:
+    batch = synthetic_batch(seed=3)
+    base = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", seed=0, vae_subsample_elbos=None,
+                       vae_subsample_decodes=None)
+
+    def terms(**switches):
+        for name, value in switches.items():
+            setattr(base, name, value)
+        th.manual_seed(0)
+        out = {k: float(v) for k, v in base.belief_losses(batch).items()}
+        for name in switches:
+            setattr(base, name, True)
+        return out
+
+    full = terms()
+    no_masking, no_prior = terms(session_masking=False), terms(prior_conditioning=False)
+    assert no_masking["kl"] == full["kl"] and no_masking["reconstruction"] != full["reconstruction"]
+    assert no_prior["reconstruction"] == full["reconstruction"] and no_prior["kl"] != full["kl"]
+    assert full["consistency"] >= 0 and 0 <= full["termination_accuracy"] <= 1
+
+
+def test_env_without_session_labels_trains_as_varibad_with_one_warning() -> None:
+    model = DynaMITEPPO("MlpPolicy", "CartPole-v1", **SMALL)
+    with pytest.warns(UserWarning, match="trains as VariBAD") as record:
+        model.learn(256)
+    assert sum("session_end" in str(w.message) for w in record) == 1
+    assert not model.has_session_labels
+    batch = model.episode_store.sample(4)
+    assert not bool(batch.session_end.any())
+    terms = model.belief_losses(batch)
+    assert "consistency" not in terms
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"latent_dim": 0}, "latent_dim"),
+        ({"kl_weight": -0.1}, "kl_weight"),
+        ({"consistency_coef": -1.0}, "consistency_coef"),
+        ({"termination_coef": float("nan")}, "termination_coef"),
+        ({"vae_learning_rate": 0.0}, "vae_learning_rate"),
+        ({"vae_batch_size": 0}, "vae_batch_size"),
+        ({"vae_subsample_decodes": 0}, "vae_subsample_decodes"),
+        ({"policy_kwargs": {"latent_dim": 3}}, "latent_dim"),
+    ],
+)
+def test_bad_hyperparameters_name_the_problem(kwargs: dict, name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", **kwargs)
+
+
+def test_unsupported_spaces_are_rejected_clearly() -> None:
+    with pytest.raises(ValueError, match="1-D Box observation"):
+        DynaMITEPPO("MlpPolicy", "FrozenLake-v1")
+    env = gym.make("dlcmdp/GridWorld-v0")
+    env.action_space = spaces.MultiBinary(3)
+    with pytest.raises(ValueError, match="unsupported action space"):
+        DynaMITEPPO("MlpPolicy", env)
+
+
+class NaNReward(gym.Wrapper):
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, float("nan") if self.env.unwrapped.session_index > 0 else reward, terminated, truncated, info
+
+
+def test_nan_from_the_env_stops_training() -> None:
+    model = DynaMITEPPO("MlpPolicy", NaNReward(gym.make("dlcmdp/GridWorld-v0", switch_prob=0.5)), **SMALL)
+    with pytest.raises(ValueError, match="non-finite observation or reward"):
+        model.learn(256)
+
+
+def test_nan_in_a_belief_loss_stops_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", **SMALL)
+    monkeypatch.setattr(losses, "consistency_loss", lambda *args: th.tensor(float("nan")))
+    with pytest.raises(ValueError, match="non-finite belief-model loss"):
+        model.learn(256)
+
+
+def test_predict_without_the_wrapper_explains_the_fix() -> None:
+    model = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", **SMALL)
+    raw_obs, _ = gym.make("dlcmdp/GridWorld-v0").reset(seed=0)
+    with pytest.raises(ValueError, match="model.get_env"):
+        model.predict(raw_obs)
+    assert isinstance(model.get_env(), VecPreviousActionReward)
+
+
+def test_wrapping_is_not_repeated() -> None:
+    venv = VecPreviousActionReward(make_vec_env("dlcmdp/GridWorld-v0", n_envs=2))
+    model = DynaMITEPPO("MlpPolicy", venv, **SMALL)
+    assert model.get_env() is venv
+    assert losses  # keep the import used for monkeypatching above

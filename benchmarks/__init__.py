@@ -1,0 +1,1 @@
+"""Speed and learning-quality benchmarks (run from the repository root with ``python -m benchmarks.<name>``)."""

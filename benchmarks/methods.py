@@ -1,0 +1,157 @@
+"""The methods of the benchmark and how each is built, trained and evaluated.
+
+Learned methods take their hyperparameters from the zoo files in ``hyperparams/`` (the same ones
+``python -m rl_zoo3.train`` uses); scripted ones come from :mod:`sb3_dynamite.envs.scripted`. Every method
+is evaluated on the same reset seeds (hence the same goals and session sequences), deterministically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch as th
+import yaml
+from sb3_contrib import RecurrentPPO
+from stable_baselines3 import PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from sb3_dynamite import DynaMITEPPO, VariBADPPO
+from sb3_dynamite.common.wrappers import VecPreviousActionReward
+from sb3_dynamite.envs.scripted import make_reference_env, reference_policy
+
+HYPERPARAMS = Path(__file__).resolve().parent.parent / "hyperparams"
+EVAL_SEED = 10_000  # reset seeds of the evaluation envs (never used for training)
+EVAL_ENVS = 5
+#: zoo keys that are not constructor arguments of the algorithm
+ZOO_KEYS = ("n_envs", "n_timesteps", "policy", "normalize", "env_wrapper", "vec_env_wrapper", "frame_stack",
+            "callback", "env_kwargs", "monitor_kwargs", "eval_env_kwargs")
+
+
+@dataclass(frozen=True)
+class Method:
+    """A benchmark method: an algorithm with its zoo file, or a scripted reference policy."""
+
+    name: str
+    algo: str | None = None  # key into ALGORITHMS, None for scripted policies
+    scripted: str | None = None  # "random", "oracle" or "informed"
+    overrides: dict[str, Any] = field(default_factory=dict)  # on top of the zoo hyperparameters
+    observes: str = "plain"  # what its env shows: plain, oracle, previous_action_reward (see make_reference_env)
+
+
+#: algorithm -> (class, zoo file names tried in order)
+ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], tuple[str, ...]]] = {
+    "dynamite": (DynaMITEPPO, ("dynamite.yml",)),
+    "varibad": (VariBADPPO, ("varibad.yml",)),
+    "rl2": (RecurrentPPO, ("ppo_lstm.yml", "recurrentppo.yml")),
+    "oracle": (PPO, ("ppo.yml",)),
+}
+
+METHODS = {
+    method.name: method
+    for method in (
+        Method("dynamite", algo="dynamite", observes="previous_action_reward"),
+        Method("varibad", algo="varibad", observes="previous_action_reward"),
+        Method("rl2", algo="rl2", observes="previous_action_reward"),  # RL^2 reads a_{t-1}, r_{t-1}
+        Method("oracle", algo="oracle", observes="oracle"),
+        Method("random", scripted="random"),
+        Method("informed", scripted="informed", observes="previous_action_reward"),
+        Method("oracle_scripted", scripted="oracle", observes="oracle"),
+        # ablations: DynaMITE-RL with one modification removed
+        Method("no_consistency", algo="dynamite", overrides={"consistency_coef": 0.0},
+               observes="previous_action_reward"),
+        Method("no_prior_conditioning", algo="dynamite", overrides={"prior_conditioning": False},
+               observes="previous_action_reward"),
+        Method("no_masking", algo="dynamite", overrides={"session_masking": False},
+               observes="previous_action_reward"),
+    )
+}
+
+
+def zoo_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
+    """The zoo entry of ``env_id`` for ``algo`` (falling back to the file's ``default`` entry)."""
+    _, names = ALGORITHMS[algo]
+    for name in names:
+        path = HYPERPARAMS / name
+        if path.exists():
+            entries = yaml.safe_load(path.read_text())
+            if env_id in entries or "default" in entries:
+                return dict(entries.get(env_id, entries.get("default")))
+            raise ValueError(f"{path} has no entry for {env_id!r} (and no 'default')")
+    raise FileNotFoundError(f"none of {names} found in {HYPERPARAMS}")
+
+
+def algorithm_kwargs(hyperparams: dict[str, Any]) -> dict[str, Any]:
+    """Constructor keyword arguments from a zoo entry (``policy_kwargs`` strings are evaluated as the zoo does)."""
+    kwargs = {key: value for key, value in hyperparams.items() if key not in ZOO_KEYS}
+    if isinstance(kwargs.get("policy_kwargs"), str):
+        kwargs["policy_kwargs"] = eval(kwargs["policy_kwargs"], {"nn": th.nn, "th": th, "np": np, "dict": dict})
+    for key in ("learning_rate", "clip_range"):
+        if isinstance(kwargs.get(key), str) and kwargs[key].startswith("lin_"):
+            initial = float(kwargs[key][4:])
+            kwargs[key] = lambda progress, initial=initial: progress * initial
+    return kwargs
+
+
+def evaluation_env(env_id: str, observes: str, env_kwargs: dict[str, Any] | None = None) -> VecEnv:
+    """The paired evaluation env: fixed reset seeds, ``EVAL_ENVS`` copies, in the method's view."""
+    return make_reference_env(env_id, observes, n_envs=EVAL_ENVS, seed=EVAL_SEED, env_kwargs=env_kwargs)
+
+
+def evaluate(agent: Any, env_id: str, method: Method, n_episodes: int,
+             env_kwargs: dict[str, Any] | None = None) -> list[float]:
+    """Deterministic episode returns of ``agent`` on the paired evaluation seeds."""
+    env = evaluation_env(env_id, method.observes, env_kwargs)
+    returns, _ = evaluate_policy(agent, env, n_eval_episodes=n_episodes, deterministic=True,
+                                 return_episode_rewards=True)
+    env.close()
+    return [float(r) for r in returns]
+
+
+def normalize_kwargs(hyperparams: dict[str, Any]) -> dict[str, Any] | None:
+    """VecNormalize arguments of a zoo entry; only reward normalisation is supported here."""
+    normalize = hyperparams.get("normalize", False)
+    if isinstance(normalize, str):
+        normalize = eval(normalize, {"dict": dict})
+    if normalize is False:
+        return None
+    kwargs = {"norm_obs": True, "norm_reward": True} if normalize is True else dict(normalize)
+    if kwargs.get("norm_obs", True):
+        raise ValueError("the benchmark evaluates on raw observations: use normalize: "
+                         "\"dict(norm_obs=False, norm_reward=True)\" in the zoo file")
+    return kwargs
+
+
+def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, Any]
+                  ) -> tuple[BaseAlgorithm, int, dict[str, Any]]:
+    """The model of a learned method, its default budget (the zoo's ``n_timesteps``) and its settings.
+    The env is built as the zoo builds it: the encoder-input wrapper inside, reward normalisation outside."""
+    hyperparams = zoo_hyperparams(method.algo, env_id)
+    cls, _ = ALGORITHMS[method.algo]
+    env_kwargs = {**hyperparams.get("env_kwargs", {}), **env_kwargs}
+    if method.observes == "oracle":
+        env_kwargs["oracle"] = True
+    env = make_vec_env(env_id, n_envs=int(hyperparams.get("n_envs", 1)), seed=seed, env_kwargs=env_kwargs)
+    if method.observes == "previous_action_reward":
+        env = VecPreviousActionReward(env)
+    normalize = normalize_kwargs(hyperparams)
+    if normalize is not None:
+        env = VecNormalize(env, gamma=float(hyperparams.get("gamma", 0.99)), **normalize)
+    kwargs = {**algorithm_kwargs(hyperparams), **method.overrides}
+    model = cls(hyperparams.get("policy", "MlpPolicy"), env, seed=seed, verbose=0, **kwargs)
+    settings = {key: repr(value) if callable(value) else value for key, value in
+                {**hyperparams, **method.overrides, "env_kwargs": env_kwargs}.items()}
+    return model, int(float(hyperparams["n_timesteps"])), settings
+
+
+def scripted_agent(method: Method, env_id: str) -> Any:
+    env = evaluation_env(env_id, method.observes)
+    env.action_space.seed(EVAL_SEED)  # a reproducible random policy
+    agent = reference_policy(env_id, method.scripted)(env.action_space)
+    env.close()
+    return agent

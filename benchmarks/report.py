@@ -1,0 +1,199 @@
+"""Tables and figures from the runner's JSON files (``python -m benchmarks.run``).
+
+Writes, under ``--results``: ``table1.csv`` / ``table1.md`` / ``learning_curves.png`` (default variant),
+``ablations.csv`` / ``ablations.png`` (DynaMITE-RL without one modification), ``p_sweep.csv`` /
+``p_sweep.png`` (switch-probability variants). Seeds are aggregated as mean +- std and as rliable's
+interquartile mean with a stratified-bootstrap 95% CI; the normalised score is
+``(R - R_random) / (R_oracle - R_random)`` with the learned oracle (PPO on ``oracle=True``) where it ran,
+else the scripted oracle. Every file records the command, machine and versions that produced it. ::
+
+    python -m benchmarks.report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from benchmarks.common import machine_header  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TABLE_METHODS = ["dynamite", "varibad", "rl2", "oracle", "random", "informed", "oracle_scripted"]
+ABLATION_METHODS = ["dynamite", "no_consistency", "no_prior_conditioning", "no_masking"]
+LEARNED = {"dynamite", "varibad", "rl2", "oracle", "no_consistency", "no_prior_conditioning", "no_masking"}
+
+
+def load_runs(runs: Path) -> list[dict]:
+    return [json.loads(path.read_text()) for path in sorted(runs.rglob("seed*.json"))]
+
+
+def provenance(records: list[dict]) -> str:
+    """Commands, machines and versions behind a set of runs, as markdown lines."""
+    commands = sorted({r["command"] for r in records})
+    machines = sorted({r["machine"] for r in records})
+    commits = sorted({r["commit"] for r in records})
+    version_sets = sorted({json.dumps(r["versions"], sort_keys=True) for r in records})
+    lines = [f"- runs produced by: {'; '.join(f'`{c}`' for c in commands)}",
+             f"- on: {'; '.join(machines)}; commits {', '.join(commits)}"]
+    lines += [f"- versions: {', '.join(f'{k} {v}' for k, v in json.loads(v).items())}" for v in version_sets]
+    return "\n".join(lines)
+
+
+def write_csv(frame: pd.DataFrame, path: Path, header: str) -> None:
+    """CSV with the provenance as leading ``#`` comment lines (``pd.read_csv(path, comment="#")``)."""
+    with open(path, "w") as file:
+        for line in header.splitlines():
+            file.write(f"# {line}\n")
+        frame.to_csv(file, index=False)
+
+
+def iqm_with_ci(values: np.ndarray) -> tuple[float, float, float]:
+    """rliable's interquartile mean and its stratified-bootstrap 95% interval over runs."""
+    from rliable import library as rly
+    from rliable import metrics
+
+    if len(values) < 2:
+        return float(values.mean()), float("nan"), float("nan")
+    point, interval = rly.get_interval_estimates({"m": values.reshape(-1, 1)}, lambda x: np.array(
+        [metrics.aggregate_iqm(x)]), reps=2000)
+    return float(point["m"][0]), float(interval["m"][0, 0]), float(interval["m"][1, 0])
+
+
+def table1(records: list[dict], out: Path, header: str) -> pd.DataFrame:
+    rows = [{"env": r["env_id"], "method": r["method"], "seed": r["seed"], "timesteps": r["timesteps"],
+             "eval_return": r["eval_return"]} for r in records
+            if r["variant"] == "default" and r["method"] in TABLE_METHODS]
+    frame = pd.DataFrame(rows).sort_values(["env", "method", "seed"]) if rows else pd.DataFrame(
+        columns=["env", "method", "seed", "timesteps", "eval_return"])
+    write_csv(frame, out / "table1.csv", header)
+    lines = [header, "", "| env | method | seeds | timesteps | mean +- std | IQM [95% CI] | normalised |",
+             "|---|---|---|---|---|---|---|"]
+    for env_id, group in frame.groupby("env"):
+        means = group.groupby("method")["eval_return"].mean()
+        reference = "oracle" if "oracle" in means else "oracle_scripted"
+        for method in [m for m in TABLE_METHODS if m in means]:
+            values = group[group["method"] == method]["eval_return"].to_numpy()
+            iqm, low, high = iqm_with_ci(values)
+            normalised = "-"
+            if "random" in means and reference in means and means[reference] != means["random"]:
+                normalised = f"{(values.mean() - means['random']) / (means[reference] - means['random']):.2f}"
+            interval = f"{iqm:.1f} [{low:.1f}, {high:.1f}]" if np.isfinite(low) else f"{iqm:.1f}"
+            steps = int(group[group["method"] == method]["timesteps"].max())
+            lines.append(f"| {env_id} | {method} | {len(values)} | {steps:,} | {values.mean():.1f} +- "
+                         f"{values.std():.1f} | {interval} | {normalised} |")
+    lines += ["", "Normalised: (R - R_random) / (R_oracle - R_random) with the learned oracle (PPO on the "
+              "oracle observation) where it ran, else the scripted oracle. Scripted methods are deterministic "
+              "given the evaluation seeds (one row)."]
+    (out / "table1.md").write_text("\n".join(lines) + "\n")
+    return frame
+
+
+def learning_curves(records: list[dict], out: Path, header: str, methods: list[str], name: str) -> None:
+    envs = sorted({r["env_id"] for r in records if r["method"] in methods})
+    if not envs:
+        return
+    fig, axes = plt.subplots(1, len(envs), figsize=(4.2 * len(envs), 3.4), squeeze=False)
+    for ax, env_id in zip(axes[0], envs, strict=True):
+        for method in methods:
+            runs = [r for r in records if r["env_id"] == env_id and r["method"] == method]
+            if not runs:
+                continue
+            if method in LEARNED:
+                steps = np.array([t for t, _ in runs[0]["curve"]])
+                length = min(len(r["curve"]) for r in runs)
+                curves = np.array([[v for _, v in r["curve"][:length]] for r in runs])
+                if length == 0:
+                    continue
+                ax.plot(steps[:length], curves.mean(axis=0), label=f"{method} (n={len(runs)})")
+                ax.fill_between(steps[:length], curves.min(axis=0), curves.max(axis=0), alpha=0.2)
+            else:
+                ax.axhline(np.mean([r["eval_return"] for r in runs]), linestyle="--", linewidth=1, label=method,
+                           color={"random": "grey", "informed": "black", "oracle_scripted": "green"}.get(method))
+        ax.set_title(env_id.split("/")[-1])
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("evaluation return")
+    axes[0][0].legend(fontsize=7)
+    fig.text(0.01, 0.005, "mean over seeds, band: min-max; " + header.splitlines()[0][:150], fontsize=5)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.savefig(out / name, dpi=130, metadata={"Description": header})
+    plt.close(fig)
+
+
+def ablations(records: list[dict], out: Path, header: str) -> None:
+    rows = [{"env": r["env_id"], "method": r["method"], "seed": r["seed"], "timesteps": r["timesteps"],
+             "eval_return": r["eval_return"]} for r in records
+            if r["variant"] == "default" and r["method"] in ABLATION_METHODS]
+    if not rows:
+        return
+    frame = pd.DataFrame(rows).sort_values(["env", "method", "seed"])
+    write_csv(frame, out / "ablations.csv", header)
+    envs = sorted(frame["env"].unique())
+    fig, axes = plt.subplots(1, len(envs), figsize=(4.5 * len(envs), 3.4), squeeze=False)
+    for ax, env_id in zip(axes[0], envs, strict=True):
+        group = frame[frame["env"] == env_id]
+        present = [m for m in ABLATION_METHODS if m in set(group["method"])]
+        ax.boxplot([group[group["method"] == m]["eval_return"] for m in present], tick_labels=present)
+        ax.tick_params(axis="x", labelrotation=20, labelsize=7)
+        ax.set_title(env_id.split("/")[-1])
+        ax.set_ylabel("final evaluation return (per seed)")
+    fig.tight_layout()
+    fig.savefig(out / "ablations.png", dpi=130, metadata={"Description": header})
+    plt.close(fig)
+
+
+def p_sweep(records: list[dict], out: Path, header: str) -> None:
+    rows = [{"env": r["env_id"], "p": r["env_kwargs"]["switch_prob"], "method": r["method"], "seed": r["seed"],
+             "episode": i, "eval_return": value} for r in records if r["variant"].startswith("p=")
+            for i, value in enumerate(r["eval_returns"])]
+    if not rows:
+        return
+    frame = pd.DataFrame(rows).sort_values(["env", "p", "method", "seed", "episode"])
+    write_csv(frame, out / "p_sweep.csv", header)
+    probabilities = sorted(frame["p"].unique())
+    methods = sorted(frame["method"].unique())
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(probabilities)), 3.6))
+    width = 0.8 / len(methods)
+    for k, method in enumerate(methods):
+        data = [frame[(frame["p"] == p) & (frame["method"] == method)]["eval_return"] for p in probabilities]
+        positions = np.arange(len(probabilities)) + (k - (len(methods) - 1) / 2) * width
+        boxes = ax.boxplot(data, positions=positions, widths=width * 0.9, patch_artist=True)
+        for box in boxes["boxes"]:
+            box.set_facecolor(f"C{k}")
+        ax.plot([], [], color=f"C{k}", label=method, linewidth=6)
+    ax.set_xticks(np.arange(len(probabilities)), [f"{p:g}" for p in probabilities])
+    ax.set_xlabel("switch probability p (0: latent MDP, 1: POMDP)")
+    ax.set_ylabel("evaluation return (rollouts)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "p_sweep.png", dpi=130, metadata={"Description": header})
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    records = load_runs(args.results / "runs")
+    if not records:
+        raise SystemExit(f"no runs under {args.results / 'runs'}: run python -m benchmarks.run first")
+    header = machine_header("python -m benchmarks.report") + "\n" + provenance(records)
+    table1(records, args.results, header)
+    default = [r for r in records if r["variant"] == "default"]
+    learning_curves(default, args.results, header, TABLE_METHODS, "learning_curves.png")
+    ablations(records, args.results, header)
+    learning_curves([r for r in default if r["method"] in ABLATION_METHODS], args.results, header,
+                    ABLATION_METHODS, "ablation_curves.png")
+    p_sweep(records, args.results, header)
+    print((args.results / "table1.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

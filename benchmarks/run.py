@@ -1,0 +1,158 @@
+"""Benchmark runner: methods x ``dlcmdp/`` envs x seeds, resumable, on several cores.
+
+Every (env, variant, method, seed) run writes one JSON file under ``--out`` (skipped when it exists, so an
+interrupted run resumes where it stopped): the learning curve (deterministic evaluation every
+``--eval-every`` steps on ``--curve-episodes`` paired episodes), the final evaluation (``--episodes``
+paired episodes, deterministic), the settings, the command, the machine and the versions. Examples::
+
+    # Table 1 (budgets: the zoo files' n_timesteps, optionally scaled)
+    python -m benchmarks.run --envs all --methods dynamite varibad rl2 oracle random --seeds 0 1 2 --jobs 2
+    # ablations on GridWorld
+    python -m benchmarks.run --envs dlcmdp/GridWorld-v0 --methods dynamite no_consistency no_prior_conditioning \\
+        no_masking --seeds 0 1 2 3 4 --jobs 2
+    # the switch-frequency sweep
+    python -m benchmarks.run --envs dlcmdp/HalfCheetahVel-v0 --methods dynamite varibad --seeds 0 \\
+        --switch-probs 0 0.005 0.01 0.02 0.05 0.1 0.25 0.5 1.0 --jobs 2
+
+Then ``python -m benchmarks.report`` turns the JSON files into tables and figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import cpu_model, git_commit, versions
+
+RESULTS = Path(__file__).resolve().parent / "results" / "runs"
+ALL_ENVS = ["dlcmdp/GridWorld-v0", "dlcmdp/Reacher-v0", "dlcmdp/HalfCheetahVel-v0",
+            "dlcmdp/HalfCheetahWindVel-v0", "dlcmdp/ScratchItch-v0"]
+
+
+def run_path(out: Path, env_id: str, variant: str, method: str, seed: int) -> Path:
+    return out / env_id.replace("/", "_") / variant / method / f"seed{seed}.json"
+
+
+def run_one(job: dict[str, Any]) -> dict[str, Any]:
+    """Train (if learned) and evaluate one (env, variant, method, seed); write its JSON file."""
+    import torch as th
+
+    from benchmarks import methods as m
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    th.set_num_threads(1)  # one core per job: --jobs processes share the machine
+    method = m.METHODS[job["method"]]
+    env_id, seed, env_kwargs = job["env_id"], job["seed"], job["env_kwargs"]
+    start = time.time()
+    record: dict[str, Any] = {**job, "machine": f"{cpu_model()}, {os.cpu_count()} cores",
+                              "versions": versions(), "commit": git_commit(), "curve": []}
+    if method.scripted:
+        agent = m.scripted_agent(method, env_id)
+        record["timesteps"] = 0
+    else:
+        model, budget, record["settings"] = m.build_learner(method, env_id, seed, env_kwargs)
+        budget = int(job["budget"] or budget * job["budget_scale"])
+        eval_every = max(job["eval_every"] or budget // 20, 1)
+
+        class Curve(BaseCallback):
+            def __init__(self) -> None:
+                super().__init__()
+                self.next_eval = eval_every
+
+            def _on_step(self) -> bool:
+                return True
+
+            def _on_rollout_end(self) -> None:  # evaluate between iterations, never inside a rollout
+                if self.num_timesteps >= self.next_eval:
+                    self.next_eval += eval_every
+                    returns = m.evaluate(self.model, env_id, method, job["curve_episodes"], env_kwargs)
+                    record["curve"].append([self.num_timesteps, float(sum(returns) / len(returns))])
+                    print(f"  {job['label']}: {self.num_timesteps:>9,} steps  eval {record['curve'][-1][1]:8.2f}"
+                          f"  ({time.time() - start:,.0f} s)", flush=True)
+
+        model.learn(budget, callback=Curve())
+        agent, record["timesteps"] = model, model.num_timesteps
+    record["eval_returns"] = m.evaluate(agent, env_id, method, job["episodes"], env_kwargs)
+    record["eval_return"] = sum(record["eval_returns"]) / len(record["eval_returns"])
+    record["wall_seconds"] = time.time() - start
+    path = Path(job["path"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".tmp").write_text(json.dumps(record, indent=1))
+    path.with_suffix(".tmp").replace(path)  # atomic: a killed run leaves no half-written result
+    return record
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--envs", nargs="+", default=["all"], help="env ids, or 'all'")
+    parser.add_argument("--methods", nargs="+", default=["dynamite", "varibad", "rl2", "oracle", "random"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--switch-probs", nargs="+", type=float, default=None,
+                        help="run each env at these switch probabilities p (the p-sweep) instead of its default")
+    parser.add_argument("--budget", type=int, default=None, help="timesteps per run (default: the zoo file's)")
+    parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply the zoo budgets")
+    parser.add_argument("--eval-every", type=int, default=None, help="curve evaluation period (default budget/20)")
+    parser.add_argument("--curve-episodes", type=int, default=10)
+    parser.add_argument("--episodes", type=int, default=25, help="final evaluation episodes (>= 25)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if args.episodes < 25:
+        parser.error("--episodes must be at least 25 (paired evaluation of the benchmark)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    from benchmarks.methods import METHODS
+
+    unknown = sorted(set(args.methods) - set(METHODS))
+    if unknown:
+        raise SystemExit(f"unknown methods {unknown}; choose from {sorted(METHODS)}")
+    envs = ALL_ENVS if args.envs == ["all"] else args.envs
+    command = "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None else argv)
+    variants = [("default", {})] if args.switch_probs is None else [
+        (f"p={p:g}", {"switch_prob": p}) for p in args.switch_probs]
+    jobs = []
+    for env_id in envs:
+        for variant, env_kwargs in variants:
+            for method in args.methods:
+                if method == "informed" and env_id != "dlcmdp/GridWorld-v0":
+                    continue
+                for seed in (args.seeds if METHODS[method].algo else args.seeds[:1]):
+                    path = run_path(args.out, env_id, variant, method, seed)
+                    if path.exists():
+                        continue
+                    jobs.append({"env_id": env_id, "variant": variant, "env_kwargs": env_kwargs, "method": method,
+                                 "seed": seed, "budget": args.budget, "budget_scale": args.budget_scale,
+                                 "eval_every": args.eval_every, "curve_episodes": args.curve_episodes,
+                                 "episodes": args.episodes, "path": str(path), "command": command,
+                                 "label": f"{env_id} [{variant}] {method} seed {seed}"})
+    print(f"{len(jobs)} runs to do ({args.jobs} at a time); finished runs are skipped", flush=True)
+    failures = 0
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(run_one, job): job for job in jobs}
+        for done, future in enumerate(as_completed(futures), start=1):
+            job = futures[future]
+            try:
+                record = future.result()
+                print(f"[{done}/{len(jobs)}] {job['label']}: eval return {record['eval_return']:.2f} "
+                      f"({record['wall_seconds']:,.0f} s)", flush=True)
+            except Exception:  # report and go on: the other runs are still worth having
+                failures += 1
+                print(f"[{done}/{len(jobs)}] {job['label']} FAILED:\n{traceback.format_exc()}", flush=True)
+    if failures:
+        raise SystemExit(f"{failures} runs failed")
+
+
+if __name__ == "__main__":
+    main()

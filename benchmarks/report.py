@@ -19,11 +19,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from benchmarks.common import machine_header  # noqa: E402
+from benchmarks.common import machine_header
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TABLE_METHODS = ["dynamite", "varibad", "rl2", "oracle", "random", "informed", "oracle_scripted"]

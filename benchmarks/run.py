@@ -44,9 +44,9 @@ def run_path(out: Path, env_id: str, variant: str, method: str, seed: int) -> Pa
 def run_one(job: dict[str, Any]) -> dict[str, Any]:
     """Train (if learned) and evaluate one (env, variant, method, seed); write its JSON file."""
     import torch as th
+    from stable_baselines3.common.callbacks import BaseCallback
 
     from benchmarks import methods as m
-    from stable_baselines3.common.callbacks import BaseCallback
 
     th.set_num_threads(1)  # one core per job: --jobs processes share the machine
     method = m.METHODS[job["method"]]

@@ -3,8 +3,9 @@
 Identical shared settings for every algorithm (8 envs, n_steps 256, batch 256, 10 epochs; everything else
 at each algorithm's defaults). Each measurement times ``learn`` over a few iterations after a warm-up
 iteration; algorithms are interleaved over repeats and the median fps is reported, with DynaMITE's share
-of time in the VAE update. A second part measures the peak memory of one VAE update at H = 100 and
-H = 400 (in fresh subprocesses), with the default pair cap and without it. Usage::
+of time in the VAE update. torch runs on ``--threads`` threads (default 1: fastest for these small networks
+on a 2-core machine, and the same for every algorithm). A second part measures the peak memory of one VAE
+update at H = 100 and H = 400 (in fresh subprocesses), with the default pair cap and without it. Usage::
 
     python -m benchmarks.throughput --repeats 3 --iterations 4 --out benchmarks/results/throughput.md
 """
@@ -77,8 +78,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=4)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--memory-child", nargs=2, metavar=("HORIZON", "CAPPED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    import torch as th
+
+    th.set_num_threads(args.threads)
     if args.memory_child:
         print(json.dumps(vae_memory(int(args.memory_child[0]), args.memory_child[1] == "1")))
         return
@@ -110,16 +115,19 @@ def main() -> None:
     for capped in (True, False):
         for horizon in (100, 400):
             child = subprocess.run(
-                [sys.executable, "-m", "benchmarks.throughput", "--memory-child", str(horizon), str(int(capped))],
+                [sys.executable, "-m", "benchmarks.throughput", "--threads", str(args.threads), "--memory-child",
+                 str(horizon), str(int(capped))],
                 capture_output=True, text=True, check=True,
             )
             result = json.loads(child.stdout.strip().splitlines()[-1])
             memory_rows.append(f"| {horizon} | {'on' if capped else 'off'} | {result['pairs_per_episode']:,} | "
                                f"{result['peak_growth_mib']:.0f} | {result['seconds_per_update']:.3f} |")
 
-    command = f"python -m benchmarks.throughput --repeats {args.repeats} --iterations {args.iterations}"
+    command = (f"python -m benchmarks.throughput --repeats {args.repeats} --iterations {args.iterations} "
+               f"--threads {args.threads}")
     settings = (f"Shared settings: {N_ENVS} envs, n_steps {SHARED['n_steps']}, batch {SHARED['batch_size']}, "
-                f"{SHARED['n_epochs']} epochs; other arguments at each class's defaults.")
+                f"{SHARED['n_epochs']} epochs; other arguments at each class's defaults; "
+                f"{args.threads} torch thread(s).")
     text = "\n".join([machine_header(command), "", settings, "", *rows, "", "VAE update memory "
                       "(HalfCheetahVel observation, synthetic episodes, fresh process per row):", "",
                       *memory_rows, ""])

@@ -49,3 +49,12 @@ def machine_header(command: str) -> str:
         f"- machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}",
         f"- versions: {package_list}",
     ])
+
+
+def publish(command: str, body: list[str], out: str | None) -> None:
+    """Print a result (provenance header, then ``body`` lines) and write it to ``out`` when given."""
+    text = "\n".join([machine_header(command), "", *body, ""])
+    print(text)
+    if out:
+        with open(out, "w") as file:
+            file.write(text)

@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 
 import sb3_dynamite  # noqa: F401  (registers dlcmdp/)
-from benchmarks.common import machine_header
+from benchmarks.common import publish
 
 #: (env id, base env id or None)
 PAIRS = [
@@ -68,11 +68,7 @@ def main() -> None:
             rows.append(f"| {env_id} | {median[env_id]:,.0f} | {spread} | {base} | {median[base]:,.0f} | "
                         f"{100 * overhead:+.1f}% |")
     command = f"python -m benchmarks.env_speed --steps {args.steps} --repeats {args.repeats}"
-    text = "\n".join([machine_header(command), "", *rows, ""])
-    print(text)
-    if args.out:
-        with open(args.out, "w") as file:
-            file.write(text)
+    publish(command, rows, args.out)
 
 
 if __name__ == "__main__":

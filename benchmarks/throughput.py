@@ -24,7 +24,7 @@ from sb3_contrib import RecurrentPPO
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
-from benchmarks.common import machine_header
+from benchmarks.common import publish
 from sb3_dynamite import DynaMITEPPO
 
 SHARED = {"n_steps": 256, "batch_size": 256, "n_epochs": 10}
@@ -128,13 +128,8 @@ def main() -> None:
     settings = (f"Shared settings: {N_ENVS} envs, n_steps {SHARED['n_steps']}, batch {SHARED['batch_size']}, "
                 f"{SHARED['n_epochs']} epochs; other arguments at each class's defaults; "
                 f"{args.threads} torch thread(s).")
-    text = "\n".join([machine_header(command), "", settings, "", *rows, "", "VAE update memory "
-                      "(HalfCheetahVel observation, synthetic episodes, fresh process per row):", "",
-                      *memory_rows, ""])
-    print(text)
-    if args.out:
-        with open(args.out, "w") as file:
-            file.write(text)
+    publish(command, [settings, "", *rows, "", "VAE update memory (HalfCheetahVel observation, synthetic "
+                      "episodes, fresh process per row):", "", *memory_rows], args.out)
 
 
 if __name__ == "__main__":

@@ -181,11 +181,18 @@ def test_hyperparameter_files_build_every_env(algo: str, zoo: Path, monkeypatch:
                 continue
             actual = getattr(model, key)
             actual = actual(1.0) if callable(actual) else actual  # learning_rate, clip_range schedules
+            if isinstance(value, str) and value.startswith("lin_"):  # the zoo's linear schedule, at progress 1
+                value = float(value[4:])
             assert actual == value, f"{algo}/{env_id}: {key} = {actual}, file says {value}"
         assert model.n_envs == 1 and model.num_timesteps == 0
         if "policy_kwargs" in entry:
-            assert model.policy_kwargs["net_arch"] == [128, 128]
-            assert model.policy.features_extractor.gru.hidden_size == 128
+            expected = eval(entry["policy_kwargs"], {"dict": dict})
+            assert model.policy_kwargs["net_arch"] == expected["net_arch"]
+            gru = expected.get("features_extractor_kwargs", {}).get("gru_hidden_size")
+            if gru is not None:
+                assert model.policy.features_extractor.gru.hidden_size == gru
+            if "lstm_hidden_size" in expected:
+                assert model.policy.lstm_actor.hidden_size == expected["lstm_hidden_size"]
         if algo in ("dynamite", "varibad", "ppo_lstm"):  # the encoder input (s_t, a_{t-1}, r_{t-1}) is observed
             env = gym.make(env_id)
             expected = env.observation_space.shape[0] + action_encoding_dim(env.action_space) + 1

@@ -62,8 +62,9 @@ METHODS = {
         Method("random", scripted="random"),
         Method("informed", scripted="informed", observes="previous_action_reward"),
         Method("oracle_scripted", scripted="oracle", observes="oracle"),
-        # ablations: DynaMITE-RL with one modification removed
-        Method("no_consistency", algo="dynamite", overrides={"consistency_coef": 0.0},
+        # ablations: DynaMITE-RL with one modification changed
+        # the consistency loss is off by default (chosen by this ablation): the variant switches it on
+        Method("with_consistency", algo="dynamite", overrides={"consistency_coef": 0.1},
                observes="previous_action_reward"),
         Method("no_prior_conditioning", algo="dynamite", overrides={"prior_conditioning": False},
                observes="previous_action_reward"),

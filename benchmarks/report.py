@@ -27,8 +27,8 @@ from benchmarks.common import machine_header
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TABLE_METHODS = ["dynamite", "varibad", "rl2", "oracle", "random", "informed", "oracle_scripted"]
-ABLATION_METHODS = ["dynamite", "no_consistency", "no_prior_conditioning", "no_masking"]
-LEARNED = {"dynamite", "varibad", "rl2", "oracle", "no_consistency", "no_prior_conditioning", "no_masking"}
+ABLATION_METHODS = ["dynamite", "with_consistency", "no_prior_conditioning", "no_masking", "varibad"]
+LEARNED = {"dynamite", "varibad", "rl2", "oracle", "with_consistency", "no_prior_conditioning", "no_masking"}
 
 
 def load_runs(runs: Path) -> list[dict]:

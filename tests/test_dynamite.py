@@ -120,7 +120,7 @@ def test_varibad_is_dynamite_with_the_switches_off() -> None:
 def test_each_switch_changes_its_own_term_only() -> None:
     batch = synthetic_batch(seed=3)
     base = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", seed=0, vae_subsample_elbos=None,
-                       vae_subsample_decodes=None)
+                       vae_subsample_decodes=None, consistency_coef=0.1)
 
     def terms(**switches):
         for name, value in switches.items():
@@ -139,7 +139,7 @@ def test_each_switch_changes_its_own_term_only() -> None:
 
 
 def test_env_without_session_labels_trains_as_varibad_with_one_warning() -> None:
-    model = DynaMITEPPO("MlpPolicy", "CartPole-v1", **SMALL)
+    model = DynaMITEPPO("MlpPolicy", "CartPole-v1", consistency_coef=0.1, **SMALL)
     with pytest.warns(UserWarning, match="trains as VariBAD") as record:
         model.learn(256)
     assert sum("session_end" in str(w.message) for w in record) == 1
@@ -191,7 +191,7 @@ def test_nan_from_the_env_stops_training() -> None:
 
 def test_nan_in_a_belief_loss_stops_training(monkeypatch: pytest.MonkeyPatch) -> None:
     model = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", **SMALL)
-    monkeypatch.setattr(losses, "consistency_loss", lambda *args: th.tensor(float("nan")))
+    monkeypatch.setattr(losses, "kl_loss", lambda *args: th.tensor(float("nan")))
     with pytest.raises(ValueError, match="non-finite belief-model loss"):
         model.learn(256)
 

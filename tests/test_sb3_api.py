@@ -92,7 +92,8 @@ class CountCalls(BaseCallback):
 
 
 def test_callbacks_progress_bar_tensorboard_and_logger_keys(tmp_path: Path) -> None:
-    model = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", seed=0, tensorboard_log=str(tmp_path / "tb"), **SMALL)
+    model = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", seed=0, tensorboard_log=str(tmp_path / "tb"),
+                        consistency_coef=0.1, **SMALL)
     model.set_logger(configure(str(tmp_path / "log"), ["csv", "tensorboard"]))
     counter = CountCalls()
     checkpoint = CheckpointCallback(save_freq=128, save_path=str(tmp_path / "ckpt"))

@@ -18,6 +18,7 @@ import numpy as np
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.utils import LinearSchedule
 
 from sb3_dynamite import DynaMITEPPO
 from sb3_dynamite.envs.scripted import make_reference_env
@@ -30,12 +31,14 @@ from sb3_dynamite.evaluation import (
     save_belief_plot,
 )
 
-#: the demo's and the quickstart notebook's training settings (one place to retune them)
+#: the demo's and the quickstart notebook's training settings (one place to retune them): the GridWorld
+#: entry of hyperparams/dynamite.yml (learning rate decayed linearly from 1e-3 to 0, a (256, 256) policy)
 GRIDWORLD_QUICK: dict[str, Any] = {
     "env_id": "dlcmdp/GridWorld-v0",
     "n_envs": 8,
-    "total_timesteps": 300_000,
-    "model_kwargs": {"n_steps": 256, "batch_size": 256, "ent_coef": 0.01, "n_vae_updates": 4},
+    "total_timesteps": 500_000,
+    "model_kwargs": {"n_steps": 256, "batch_size": 256, "ent_coef": 0.01, "n_vae_updates": 4,
+                     "learning_rate": LinearSchedule(1e-3, 0.0, 1.0), "policy_kwargs": {"net_arch": [256, 256]}},
 }
 
 #: evaluation protocol: episodes and seeds (evaluation, probe fitting and probe testing never overlap)

@@ -128,6 +128,14 @@ def normalize_kwargs(hyperparams: dict[str, Any]) -> dict[str, Any] | None:
     return kwargs
 
 
+def requested_budget(method: Method, env_id: str, budget: int | None, budget_scale: float) -> int:
+    """The timesteps a run is asked for: ``budget``, else the zoo's ``n_timesteps`` times ``budget_scale``
+    (0 for scripted policies)."""
+    if method.scripted:
+        return 0
+    return int(budget or float(zoo_hyperparams(method.algo, env_id)["n_timesteps"]) * budget_scale)
+
+
 def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, Any]
                   ) -> tuple[BaseAlgorithm, int, dict[str, Any]]:
     """The model of a learned method, its default budget (the zoo's ``n_timesteps``) and its settings.

@@ -1,7 +1,8 @@
 """Benchmark runner: methods x ``dlcmdp/`` envs x seeds, resumable, on several cores.
 
-Every (env, variant, method, seed) run writes one JSON file under ``--out`` (skipped when it exists, so an
-interrupted run resumes where it stopped): the learning curve (deterministic evaluation every
+Every (env, variant, method, seed) run writes one JSON file under ``--out``, skipped when it exists at
+the requested budget (an interrupted run resumes where it stopped; a run at another budget is redone and
+replaced). The file holds the learning curve (deterministic evaluation every
 ``--eval-every`` steps on ``--curve-episodes`` paired episodes), the final evaluation (``--episodes``
 paired episodes, deterministic), the settings, the command, the machine and the versions. Examples::
 
@@ -58,8 +59,8 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
         agent = m.scripted_agent(method, env_id)
         record["timesteps"] = 0
     else:
-        model, budget, record["settings"] = m.build_learner(method, env_id, seed, env_kwargs)
-        budget = int(job["budget"] or budget * job["budget_scale"])
+        model, _, record["settings"] = m.build_learner(method, env_id, seed, env_kwargs)
+        budget = m.requested_budget(method, env_id, job["budget"], job["budget_scale"])
         eval_every = max(job["eval_every"] or budget // 20, 1)
 
         class Curve(BaseCallback):
@@ -88,6 +89,17 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     path.with_suffix(".tmp").write_text(json.dumps(record, indent=1))
     path.with_suffix(".tmp").replace(path)  # atomic: a killed run leaves no half-written result
     return record
+
+
+def finished(path: Path, method: Any, env_id: str, args: argparse.Namespace) -> bool:
+    """Whether ``path`` holds a run at the requested budget (a run at another budget is redone and replaced)."""
+    from benchmarks.methods import requested_budget
+
+    if not path.exists():
+        return False
+    done = json.loads(path.read_text())
+    return requested_budget(method, env_id, done.get("budget"), done.get("budget_scale", 1.0)) == \
+        requested_budget(method, env_id, args.budget, args.budget_scale)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -130,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
                     continue
                 for seed in (args.seeds if METHODS[method].algo else args.seeds[:1]):
                     path = run_path(args.out, env_id, variant, method, seed)
-                    if path.exists():
+                    if finished(path, METHODS[method], env_id, args):
                         continue
                     jobs.append({"env_id": env_id, "variant": variant, "env_kwargs": env_kwargs, "method": method,
                                  "seed": seed, "budget": args.budget, "budget_scale": args.budget_scale,

@@ -27,6 +27,9 @@ def test_runner_resumes_and_report_writes_tables(tmp_path: Path) -> None:
     stamps = [f.stat().st_mtime_ns for f in files]
     run.main(argv)  # resumes: nothing is run again
     assert [f.stat().st_mtime_ns for f in files] == stamps
+    run.main([*argv, "--budget", "2048"])  # another budget (the last one given wins): the learned run is redone
+    assert json.loads(files[0].read_text())["timesteps"] == 2048
+    assert [f.stat().st_mtime_ns for f in files[1:]] == stamps[1:]  # scripted runs have no budget
 
     subprocess.run([sys.executable, "-m", "benchmarks.report", "--results", str(tmp_path)], cwd=ROOT, check=True,
                    capture_output=True)

@@ -4,9 +4,13 @@
   and records, per step, what the agent saw and did, the belief it acted on and the ground truth of the
   DLCMDP (``info["latent"]``, ``info["session_index"]``, ``info["session_end"]``).
 - :class:`LatentProbe` / :func:`fit_latent_probe` read the latent out of the belief ``(mu_t, logvar_t)`` with
-  a linear model (logistic regression for a finite latent such as GridWorld's paying goal, least squares
-  for a continuous one such as HalfCheetahVel's target velocity), in numpy. The reward decoder is not a
-  valid read-out of the belief (it is never asked about goals the agent is not on); a probe is.
+  a linear model (logistic regression for a finite latent, least squares for a continuous one such as
+  HalfCheetahVel's target velocity), in numpy.
+- :class:`GoalRewardReadout` reads GridWorld's belief through the model's own reward decoder (VariBAD's way
+  of showing a belief): the expected reward of standing on each goal under ``z ~ b_t``. A linear probe
+  cannot read "which goal pays" when the belief encodes *where* the paying goal is (the goal cells change
+  from episode to episode); the decoder, which also sees the goal cells, can.
+- :func:`termination_detection`: how often ``c_t`` fires at a session change and elsewhere.
 - :func:`plot_belief` draws the decoded belief against the true latent, with the true session boundaries
   and the predicted session-termination probability ``c_t`` (DynaMITE-RL, Fig. 2).
 - :func:`reference_returns`, :func:`normalized_score`: returns of the scripted references (random, oracle,
@@ -306,14 +310,73 @@ class LatentProbe:
     def score(self, traces: BeliefTrace | Sequence[BeliefTrace]) -> float:
         """Against each belief's session latent (:attr:`BeliefTrace.session_latent`): accuracy for a
         ``classes`` probe, R^2 for a ``linear`` one."""
-        traces = [traces] if isinstance(traces, BeliefTrace) else list(traces)
-        decoded = np.concatenate([self.decode(trace) for trace in traces])
-        truth = np.concatenate([trace.session_latent for trace in traces]).astype(np.float64)
-        if self.kind == "classes":
-            return float(np.mean(np.all(np.abs(decoded - truth) < 1e-4, axis=1)))
-        residual = ((decoded - truth) ** 2).sum()
-        total = ((truth - truth.mean(axis=0)) ** 2).sum()
-        return float(1.0 - residual / total) if total > 0 else float("nan")
+        return readout_score(self, traces)
+
+
+def readout_score(readout: LatentProbe | GoalRewardReadout, traces: BeliefTrace | Sequence[BeliefTrace]) -> float:
+    """How well ``readout.decode`` recovers each belief's session latent (:attr:`BeliefTrace.session_latent`):
+    the accuracy for a ``classes`` read-out, R^2 for a ``linear`` one."""
+    traces = [traces] if isinstance(traces, BeliefTrace) else list(traces)
+    decoded = np.concatenate([readout.decode(trace) for trace in traces])
+    truth = np.concatenate([trace.session_latent for trace in traces]).astype(np.float64)
+    if readout.kind == "classes":
+        return float(np.mean(np.all(np.abs(decoded - truth) < 1e-4, axis=1)))
+    residual = ((decoded - truth) ** 2).sum()
+    total = ((truth - truth.mean(axis=0)) ** 2).sum()
+    return float(1.0 - residual / total) if total > 0 else float("nan")
+
+
+@dataclass
+class GoalRewardReadout:
+    """GridWorld's belief read through the model's reward decoder ``p(r | s, a, s', z)``.
+
+    For each belief ``b_t`` it decodes the reward of *staying* on goal A and on goal B (the goal cells of
+    step ``t``'s observation) under ``n_samples`` draws ``z ~ N(mu_t, exp(logvar_t))`` and averages. The paying
+    goal gives +1 and the other 0, so ``r_B - r_A`` runs from -1 (A pays) to +1 (B pays); ``P(goal B pays)``
+    is ``(1 + r_B - r_A) / 2`` clipped to [0, 1]. Same interface as a ``classes`` :class:`LatentProbe`.
+    """
+
+    model: Any
+    n_samples: int = 32
+    seed: int = 0
+    kind: str = dataclasses.field(default="classes", init=False)
+    classes: np.ndarray = dataclasses.field(default_factory=lambda: np.array([[0.0], [1.0]]), init=False)
+
+    def goal_rewards(self, trace: BeliefTrace) -> np.ndarray:
+        """(T, 2) the decoded reward of staying on goal A and on goal B under each belief."""
+        policy = _belief_policy(self.model)
+        encoder = policy.features_extractor
+        if encoder.state_dim != 6 or encoder.action_dim != 5:
+            raise ValueError("GoalRewardReadout reads dlcmdp/GridWorld-v0 models with observed goals (6 state "
+                             f"features, 5 actions); this model has {encoder.state_dim} and {encoder.action_dim}")
+        goals = th.as_tensor(trace.observation[:, 2:6], dtype=th.float32, device=policy.device)  # (T, 4)
+        mu = th.as_tensor(trace.belief_mean, device=policy.device)
+        std = th.as_tensor(np.exp(0.5 * trace.belief_logvar), device=policy.device)
+        generator = th.Generator(device=policy.device).manual_seed(self.seed)
+        noise = th.randn((self.n_samples, *mu.shape), generator=generator, device=policy.device)
+        z = mu + noise * std  # (S, T, L)
+        stay = th.zeros(*z.shape[:2], 5, device=policy.device)
+        stay[..., 0] = 1.0
+        rewards = []
+        with th.no_grad():
+            for goal in (goals[:, 0:2], goals[:, 2:4]):
+                state = th.cat([goal, goals], dim=-1).expand(self.n_samples, -1, -1)
+                rewards.append(policy.reward_decoder(state, stay, state, z).mean(dim=0))
+        return th.stack(rewards, dim=-1).cpu().numpy().astype(np.float64)
+
+    def predict_proba(self, trace: BeliefTrace) -> np.ndarray:
+        """(T, 2) P(goal A pays), P(goal B pays)."""
+        rewards = self.goal_rewards(trace)
+        second = np.clip(0.5 + 0.5 * (rewards[:, 1] - rewards[:, 0]), 0.0, 1.0)
+        return np.stack([1.0 - second, second], axis=1)
+
+    def decode(self, trace: BeliefTrace) -> np.ndarray:
+        """(T, 1) the more probable paying goal, 0 (A) or 1 (B)."""
+        return self.classes[self.predict_proba(trace).argmax(axis=1)]
+
+    def score(self, traces: BeliefTrace | Sequence[BeliefTrace]) -> float:
+        """Accuracy against each belief's session latent (:func:`readout_score`)."""
+        return readout_score(self, traces)
 
 
 def _latent_classes(process: Any) -> np.ndarray | None:
@@ -367,7 +430,7 @@ def fit_latent_probe(
 
 def plot_belief(
     trace: BeliefTrace,
-    probe: LatentProbe | None = None,
+    probe: LatentProbe | GoalRewardReadout | None = None,
     ax: Axes | None = None,
     termination_ax: Axes | None = None,
     title: str | None = None,
@@ -419,7 +482,7 @@ def plot_belief(
     return ax
 
 
-def _plot_decoded(ax: Axes, trace: BeliefTrace, probe: LatentProbe | None) -> list[Axes]:
+def _plot_decoded(ax: Axes, trace: BeliefTrace, probe: LatentProbe | GoalRewardReadout | None) -> list[Axes]:
     """The belief (decoded by ``probe`` if given) and the true latent; returns any right-hand axis made."""
     import matplotlib.pyplot as plt
 
@@ -459,12 +522,31 @@ def _plot_decoded(ax: Axes, trace: BeliefTrace, probe: LatentProbe | None) -> li
     return [truth_ax]
 
 
+def termination_targets(trace: BeliefTrace) -> np.ndarray:
+    """(T,) the training target of ``c_t``: ``y_t = d_{t-2}``, 1 at the first belief that has seen a new session."""
+    targets = np.zeros(len(trace), dtype=bool)
+    steps = trace.boundaries + 2
+    targets[steps[steps < len(trace)]] = True
+    return targets
+
+
+def termination_detection(traces: BeliefTrace | Sequence[BeliefTrace], threshold: float = 0.5) -> dict[str, float]:
+    """How well ``c_t`` detects session changes: ``recall`` (share of the steps with target ``y_t = 1`` where
+    ``c_t > threshold``) and ``false_alarm`` (share of the other steps where ``c_t > threshold``)."""
+    traces = [traces] if isinstance(traces, BeliefTrace) else list(traces)
+    if any(trace.termination is None for trace in traces):
+        raise ValueError("the traces have no termination probability c_t (a model without a termination head)")
+    fired = np.concatenate([trace.termination > threshold for trace in traces])
+    targets = np.concatenate([termination_targets(trace) for trace in traces])
+    return {"recall": float(fired[targets].mean()) if targets.any() else float("nan"),
+            "false_alarm": float(fired[~targets].mean()) if (~targets).any() else float("nan")}
+
+
 def _plot_termination(ax: Axes, trace: BeliefTrace) -> None:
     """``c_t`` and the steps where its target ``y_t = d_{t-2}`` is 1."""
     steps = np.arange(len(trace))
     ax.plot(steps, trace.termination, color="tab:red", lw=1.2, label="c_t: P(new session)")
-    targets = trace.boundaries + 2
-    targets = targets[targets < len(trace)]
+    targets = np.flatnonzero(termination_targets(trace))
     ax.plot(targets, np.ones(len(targets)), "x", color="tab:red", ms=6, label="target y_t = 1")
     ax.set_ylim(-0.05, 1.1)
     ax.set_ylabel("c_t")
@@ -476,7 +558,7 @@ def _default_title(trace: BeliefTrace) -> str:
     return f"{where}{seed}{trace.n_sessions} sessions, return {trace.episode_return:.1f}"
 
 
-def save_belief_plot(trace: BeliefTrace, path: str | Path, probe: LatentProbe | None = None,
+def save_belief_plot(trace: BeliefTrace, path: str | Path, probe: LatentProbe | GoalRewardReadout | None = None,
                      title: str | None = None, dpi: int = 90) -> Path:
     """:func:`plot_belief` into an image file (format from the suffix); returns the path."""
     import matplotlib.pyplot as plt

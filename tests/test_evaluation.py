@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import gymnasium as gym
@@ -15,6 +16,7 @@ from sb3_dynamite import DynaMITEPPO, VariBADPPO
 from sb3_dynamite.envs.scripted import make_reference_env
 from sb3_dynamite.evaluation import (
     BeliefTrace,
+    GoalRewardReadout,
     LatentProbe,
     belief_rollout,
     episode_returns,
@@ -24,6 +26,8 @@ from sb3_dynamite.evaluation import (
     reference_returns,
     rollout_traces,
     save_belief_plot,
+    termination_detection,
+    termination_targets,
 )
 
 GRID = "dlcmdp/GridWorld-v0"
@@ -155,6 +159,58 @@ def test_fit_latent_probe_picks_the_probe_from_the_latent_process(model: DynaMIT
     assert linear.kind == "linear" and linear.feature_mean.shape == (5,)
     with pytest.raises(ValueError, match="n_episodes"):
         fit_latent_probe(model, GRID, n_episodes=0)
+
+
+class PayingGoalDecoder(th.nn.Module):
+    """A reward decoder whose z[0] is where the paying goal is: +1 for staying on goal B when z[0] > 0, on
+    goal A when z[0] < 0, 0 on the other goal, -0.1 elsewhere or for any other action."""
+
+    def forward(self, state: th.Tensor, action: th.Tensor, next_state: th.Tensor, z: th.Tensor) -> th.Tensor:
+        on = [th.all(state[..., :2] == state[..., 2 + 2 * g: 4 + 2 * g], dim=-1) for g in (0, 1)]
+        stay = (action[..., 0] == 1) & th.all(state == next_state, dim=-1)
+        paying = th.where(z[..., 0] > 0, on[1], on[0]).float()
+        reward = th.where(on[0] | on[1], paying, th.full_like(paying, -0.1))
+        return th.where(stay, reward, th.full_like(reward, -0.1))
+
+
+def test_goal_reward_readout_reads_the_belief_through_the_reward_decoder() -> None:
+    """The read-out asks the decoder about staying on each goal of the observed episode, under z ~ b_t."""
+    fresh = DynaMITEPPO("MlpPolicy", GRID, **SMALL)
+    fresh.policy.reward_decoder = PayingGoalDecoder()
+    readout = GoalRewardReadout(fresh, n_samples=16)
+    steps, b_pays = 40, np.arange(40) < 20  # goal B pays, then goal A
+    mu = np.zeros((steps, 5), dtype=np.float32)
+    mu[:, 0] = np.where(b_pays, 2.0, -2.0)
+    goal_a = np.random.default_rng(0).integers(0, 5, size=(steps, 2))  # goal cells change from step to step
+    goal_b = np.stack([(goal_a[:, 0] + 1) % 5, goal_a[:, 1]], axis=1)
+    observation = np.zeros((steps, 12), dtype=np.float32)
+    observation[:, 2:6] = np.hstack([goal_a, goal_b])
+    latent = b_pays.astype(np.float32)[:, None]
+    trace = BeliefTrace(
+        observation=observation, action=np.zeros(steps), reward=np.zeros(steps), belief_mean=mu,
+        belief_logvar=np.full((steps, 5), -6.0, dtype=np.float32), termination=None,
+        latent=np.concatenate([latent[1:], latent[-1:]]),  # session_latent (m_{t-1}) is then the truth of mu_t
+        session_index=np.zeros(steps, dtype=int), session_end=np.zeros(steps, dtype=bool))
+    np.testing.assert_allclose(readout.goal_rewards(trace), np.stack([~b_pays, b_pays], axis=1))
+    np.testing.assert_allclose(readout.predict_proba(trace)[:, 1], b_pays.astype(float))
+    assert readout.score(trace) == 1.0
+    # an uncertain belief (z spread over both signs) reads as undecided
+    uncertain = dataclasses.replace(trace, belief_mean=np.zeros_like(mu), belief_logvar=np.zeros_like(mu))
+    assert 0.2 < readout.predict_proba(uncertain)[:, 1].mean() < 0.8
+    with pytest.raises(ValueError, match="GridWorld"):
+        GoalRewardReadout(DynaMITEPPO("MlpPolicy", "dlcmdp/Reacher-v0", n_steps=64, batch_size=64)).goal_rewards(trace)
+
+
+def test_termination_detection_counts_hits_at_the_targets_and_false_alarms(trace: BeliefTrace) -> None:
+    targets = termination_targets(trace)
+    np.testing.assert_array_equal(np.flatnonzero(targets), trace.boundaries[trace.boundaries + 2 < len(trace)] + 2)
+    perfect = dataclasses.replace(trace, termination=targets.astype(np.float32))
+    assert termination_detection(perfect) == {"recall": 1.0, "false_alarm": 0.0}
+    late = dataclasses.replace(trace, termination=np.roll(targets, 1).astype(np.float32))  # one step late
+    assert termination_detection([late, perfect]) == {"recall": 0.5, "false_alarm": pytest.approx(
+        targets.sum() / (2 * (~targets).sum()))}
+    with pytest.raises(ValueError, match="termination"):
+        termination_detection(dataclasses.replace(trace, termination=None))
 
 
 def boundary_lines(ax: plt.Axes) -> list:

@@ -60,7 +60,8 @@ def test_quickstart_notebook_runs_top_to_bottom(monkeypatch: pytest.MonkeyPatch)
     assert set(scores) == {"random", "DynaMITE-RL", "informed", "oracle"}
     assert scores["random"][1] == 0.0 and scores["oracle"][1] == 1.0
     assert scores["oracle"][0] > scores["informed"][0] > scores["random"][0]
-    assert re.search(r"probe accuracy on this episode: [01]\.\d\d", texts[-1])
+    assert re.search(r"held-out accuracy: probe [01]\.\d\d, reward decoder [01]\.\d\d", texts[-2])
+    assert re.search(r"\{'recall': [\d.]+, 'false_alarm': [\d.]+\}", texts[-2])
     assert any("image/png" in output.get("data", {}) for output in code_cells[-1].outputs)
 
 
@@ -74,7 +75,9 @@ def test_demo_trains_evaluates_and_writes_the_belief_plot(tmp_path: Path) -> Non
     assert scores["random"][1] == 0.0 and scores["oracle"][1] == 1.0
     random, oracle = scores["random"][0], scores["oracle"][0]
     assert scores["DynaMITE-RL"][1] == pytest.approx((scores["DynaMITE-RL"][0] - random) / (oracle - random), abs=0.02)
-    assert re.search(r"accuracy [01]\.\d\d on 30 held-out episodes", text)
+    assert "On 30 held-out episodes" in text
+    assert re.search(r"[01]\.\d\d by a logistic probe", text) and re.search(r"[01]\.\d\d by the model's reward", text)
+    assert re.search(r"c_t > 0\.5 at \d+% of the session changes", text)
     assert f"{out.resolve()}" in text and out.read_bytes()[:4] == b"\x89PNG"
 
 

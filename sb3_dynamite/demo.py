@@ -168,5 +168,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"Belief plot of the first evaluation episode ({trace.n_sessions} sessions, return "
           f"{trace.episode_return:.1f}; belief {what}): {path.resolve()}")
 
+
 if __name__ == "__main__":
     main()

@@ -7,9 +7,10 @@
   a linear model (logistic regression for a finite latent, least squares for a continuous one such as
   HalfCheetahVel's target velocity), in numpy.
 - :class:`GoalRewardReadout` reads GridWorld's belief through the model's own reward decoder (VariBAD's way
-  of showing a belief): the expected reward of standing on each goal under ``z ~ b_t``. A linear probe
-  cannot read "which goal pays" when the belief encodes *where* the paying goal is (the goal cells change
-  from episode to episode); the decoder, which also sees the goal cells, can.
+  of showing a belief): the expected reward of standing on each goal under ``z ~ b_t``. The decoder also
+  sees the goal cells, so it can read a belief that encodes *where* the paying goal is, which a linear probe
+  cannot; but it only learns from the agent's own transitions (mostly on the paying goal), so its answer
+  about the other goal may be biased.
 - :func:`termination_detection`: how often ``c_t`` fires at a session change and elsewhere.
 - :func:`plot_belief` draws the decoded belief against the true latent, with the true session boundaries
   and the predicted session-termination probability ``c_t`` (DynaMITE-RL, Fig. 2).

@@ -1,8 +1,8 @@
 """Training throughput of DynaMITEPPO against SB3 PPO and sb3-contrib RecurrentPPO, in one run.
 
 Identical shared settings for every algorithm (8 envs, n_steps 256, batch 256, 10 epochs; everything else
-at each algorithm's defaults). Each measurement times ``learn`` over a few iterations after a warm-up
-iteration; algorithms are interleaved over repeats and the median fps is reported, with DynaMITE's share
+at each algorithm's defaults). Each measurement times ``learn`` over a few iterations after two warm-up
+iterations; algorithms are interleaved over repeats and the median fps is reported, with DynaMITE's share
 of time in the VAE update. torch runs on ``--threads`` threads (default 1: fastest for these small networks
 on a 2-core machine, and the same for every algorithm). A second part measures the peak memory of one VAE
 update at H = 100 and H = 400 (in fresh subprocesses), with the default pair cap and without it. Usage::
@@ -35,7 +35,7 @@ ENVS = ("dlcmdp/HalfCheetahVel-v0", "dlcmdp/GridWorld-v0")
 
 
 def measure(name: str, env_id: str, iterations: int, seed: int) -> tuple[float, float]:
-    """fps of ``learn`` over ``iterations`` rollouts after one warm-up; and the VAE share of that time."""
+    """fps of ``learn`` over ``iterations`` rollouts after two warm-up ones; and the VAE share of that time."""
     cls, policy = ALGORITHMS[name]
     model = cls(policy, make_vec_env(env_id, n_envs=N_ENVS, seed=seed), seed=seed, **SHARED)
     per_iteration = N_ENVS * SHARED["n_steps"]

@@ -29,6 +29,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 TABLE_METHODS = ["dynamite", "varibad", "rl2", "oracle", "random", "informed", "oracle_scripted"]
 ABLATION_METHODS = ["dynamite", "with_consistency", "no_prior_conditioning", "no_masking", "varibad"]
 LEARNED = {"dynamite", "varibad", "rl2", "oracle", "with_consistency", "no_prior_conditioning", "no_masking"}
+#: one colour per method in every panel and figure (the legend sits on the first panel only)
+COLOURS = {"dynamite": "tab:blue", "varibad": "tab:orange", "rl2": "tab:green", "oracle": "tab:red",
+           "with_consistency": "tab:purple", "no_prior_conditioning": "tab:brown", "no_masking": "tab:pink",
+           "random": "grey", "informed": "black", "oracle_scripted": "tab:cyan"}
 
 
 def load_runs(runs: Path) -> list[dict]:
@@ -117,15 +121,16 @@ def learning_curves(records: list[dict], out: Path, header: str, methods: list[s
                 curves = np.array([[v for _, v in r["curve"][:length]] for r in runs])
                 if length == 0:
                     continue
-                ax.plot(steps[:length], curves.mean(axis=0), label=f"{method} (n={len(runs)})")
-                ax.fill_between(steps[:length], curves.min(axis=0), curves.max(axis=0), alpha=0.2)
+                ax.plot(steps[:length], curves.mean(axis=0), label=f"{method} (n={len(runs)})", color=COLOURS[method])
+                ax.fill_between(steps[:length], curves.min(axis=0), curves.max(axis=0), alpha=0.2,
+                                color=COLOURS[method])
             else:
                 ax.axhline(np.mean([r["eval_return"] for r in runs]), linestyle="--", linewidth=1, label=method,
-                           color={"random": "grey", "informed": "black", "oracle_scripted": "green"}.get(method))
+                           color=COLOURS[method])
         ax.set_title(env_id.split("/")[-1])
         ax.set_xlabel("environment steps")
         ax.set_ylabel("evaluation return")
-    axes[0][0].legend(fontsize=7)
+        ax.legend(fontsize=6)  # on every panel: the seed counts differ between envs
     fig.text(0.01, 0.005, "mean over seeds, band: min-max; " + header.splitlines()[0][:150], fontsize=5)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(out / name, dpi=130, metadata={"Description": header})

@@ -39,7 +39,7 @@ class Method:
 
     name: str
     algo: str | None = None  # key into ALGORITHMS, None for scripted policies
-    scripted: str | None = None  # "random", "oracle" or "informed"
+    scripted: str | None = None  # "random", "zero", "oracle" or "informed"
     overrides: dict[str, Any] = field(default_factory=dict)  # on top of the zoo hyperparameters
     observes: str = "plain"  # what its env shows: plain, oracle, previous_action_reward (see make_reference_env)
 
@@ -60,6 +60,7 @@ METHODS = {
         Method("rl2", algo="rl2", observes="previous_action_reward"),  # RL^2 reads a_{t-1}, r_{t-1}
         Method("oracle", algo="oracle", observes="oracle"),
         Method("random", scripted="random"),
+        Method("zero", scripted="zero"),  # does nothing: the HalfCheetahs stand still
         Method("informed", scripted="informed", observes="previous_action_reward"),
         Method("oracle_scripted", scripted="oracle", observes="oracle"),
         # ablations: DynaMITE-RL with one modification changed

@@ -157,6 +157,26 @@ def test_scripted_oracle_beats_random_clearly(env_id: str) -> None:
     assert gap > 4 * standard_error and gap > 0.3 * abs(np.mean(random)), (np.mean(oracle), np.mean(random))
 
 
+def test_zero_policy_does_nothing() -> None:
+    """GridWorld: the agent never leaves its start cell. HalfCheetahVel: the cheetah stands, so every step
+    costs about the target speed |0 - v*| (the floor any gait has to beat)."""
+    grid = make_reference_env("dlcmdp/GridWorld-v0", "plain", n_envs=2, seed=0)
+    zero = reference_policy("dlcmdp/GridWorld-v0", "zero")(grid.action_space)
+    obs = grid.reset()
+    for _ in range(30):
+        obs, *_ = grid.step(zero.predict(obs)[0])
+        np.testing.assert_array_equal(obs[:, :2], 0.0)
+    cheetah = gym.make("dlcmdp/HalfCheetahVel-v0")
+    zero = reference_policy("dlcmdp/HalfCheetahVel-v0", "zero")(cheetah.action_space)
+    obs, _ = cheetah.reset(seed=0)
+    for t in range(100):
+        action = zero.predict(obs)[0]
+        assert action.shape == (6,) and not action.any()
+        obs, reward, _, _, info = cheetah.step(action)
+        if t >= 50:  # settled after the drop onto the floor
+            assert reward == pytest.approx(-info["latent"][0], abs=0.05)
+
+
 def test_gridworld_informed_policy_between_random_and_oracle() -> None:
     env_id, n = "dlcmdp/GridWorld-v0", 60
     scores = {}

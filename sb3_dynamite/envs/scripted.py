@@ -22,7 +22,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from sb3_dynamite.common.wrappers import VecPreviousActionReward
 
 #: what each kind of reference policy observes
-OBSERVES = {"random": "plain", "oracle": "oracle", "informed": "previous_action_reward"}
+OBSERVES = {"random": "plain", "zero": "plain", "oracle": "oracle", "informed": "previous_action_reward"}
 
 
 class ScriptedPolicy(ABC):
@@ -58,6 +58,15 @@ class RandomPolicy(ScriptedPolicy):
 
     def _act(self, observation: np.ndarray, state: Any, episode_start: np.ndarray) -> tuple[np.ndarray, Any]:
         return np.stack([self.action_space.sample() for _ in range(len(observation))]), state
+
+
+class ZeroPolicy(ScriptedPolicy):
+    """Does nothing: zero torques / joint deltas for ``Box`` actions, action 0 for ``Discrete`` ones (GridWorld's
+    *stay*). On the HalfCheetah envs it stands still: the floor any locomotion has to beat."""
+
+    def _act(self, observation: np.ndarray, state: Any, episode_start: np.ndarray) -> tuple[np.ndarray, Any]:
+        shape = (len(observation), *self.action_space.shape)
+        return np.zeros(shape, dtype=self.action_space.dtype), state
 
 
 def grid_step_towards(agent: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -174,9 +183,12 @@ REFERENCE_POLICIES = {
 
 
 def reference_policy(env_id: str, kind: str) -> type[ScriptedPolicy]:
-    """The scripted policy class of ``kind`` (``"oracle"``, ``"informed"`` or ``"random"``) for ``env_id``."""
+    """The scripted policy class of ``kind`` (``"oracle"``, ``"informed"``, ``"random"`` or ``"zero"``) for
+    ``env_id``."""
     if kind == "random":
         return RandomPolicy
+    if kind == "zero":
+        return ZeroPolicy
     try:
         module_name, class_name = REFERENCE_POLICIES[env_id][kind].split(":")
     except KeyError:

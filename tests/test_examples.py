@@ -65,6 +65,26 @@ def test_quickstart_notebook_runs_top_to_bottom(monkeypatch: pytest.MonkeyPatch)
     assert any("image/png" in output.get("data", {}) for output in code_cells[-1].outputs)
 
 
+def test_demo_settings_are_the_zoo_gridworld_entry() -> None:
+    """GRIDWORLD_QUICK repeats hyperparams/dynamite.yml's GridWorld entry in Python: the two must not drift."""
+    from benchmarks import methods
+    from sb3_dynamite import DynaMITEPPO
+    from sb3_dynamite.demo import GRIDWORLD_QUICK
+
+    entry = methods.zoo_hyperparams("dynamite", GRIDWORLD_QUICK["env_id"])
+    assert GRIDWORLD_QUICK["n_envs"] == entry["n_envs"]
+    assert GRIDWORLD_QUICK["total_timesteps"] == float(entry["n_timesteps"])
+    model = DynaMITEPPO("MlpPolicy", GRIDWORLD_QUICK["env_id"], **GRIDWORLD_QUICK["model_kwargs"])
+    for key, value in methods.algorithm_kwargs(entry).items():
+        if key == "policy_kwargs":
+            assert model.policy_kwargs["net_arch"] == value["net_arch"]
+        elif callable(value):  # the linear learning-rate schedule
+            progress = (1.0, 0.5, 0.0)
+            assert [model.learning_rate(p) for p in progress] == pytest.approx([value(p) for p in progress])
+        elif key != "vec_env_wrapper":
+            assert getattr(model, key) == value, key
+
+
 def test_demo_trains_evaluates_and_writes_the_belief_plot(tmp_path: Path) -> None:
     out = tmp_path / "plots" / "belief.png"
     result = run(["-m", "sb3_dynamite.demo", "--timesteps", "2048", "--episodes", "3", "--out", str(out)], tmp_path)

@@ -186,8 +186,11 @@ def test_hyperparameter_files_build_every_env(algo: str, zoo: Path, monkeypatch:
             assert actual == value, f"{algo}/{env_id}: {key} = {actual}, file says {value}"
         assert model.n_envs == 1 and model.num_timesteps == 0
         if "policy_kwargs" in entry:
-            expected = eval(entry["policy_kwargs"], {"dict": dict})
+            expected = eval(entry["policy_kwargs"], {"dict": dict, "nn": th.nn})  # as the zoo evaluates it
             assert model.policy_kwargs["net_arch"] == expected["net_arch"]
+            for key in ("activation_fn", "ortho_init", "log_std_init"):
+                if key in expected:
+                    assert getattr(model.policy, key) == expected[key], f"{algo}/{env_id}: {key}"
             gru = expected.get("features_extractor_kwargs", {}).get("gru_hidden_size")
             if gru is not None:
                 assert model.policy.features_extractor.gru.hidden_size == gru

@@ -137,10 +137,12 @@ def requested_budget(method: Method, env_id: str, budget: int | None, budget_sca
     return int(budget or float(zoo_hyperparams(method.algo, env_id)["n_timesteps"]) * budget_scale)
 
 
-def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, Any]
+def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, Any], device: str = "cpu"
                   ) -> tuple[BaseAlgorithm, int, dict[str, Any]]:
     """The model of a learned method, its default budget (the zoo's ``n_timesteps``) and its settings.
-    The env is built as the zoo builds it: the encoder-input wrapper inside, reward normalisation outside."""
+    The env is built as the zoo builds it: the encoder-input wrapper inside, reward normalisation outside.
+    ``device`` is the torch device (the CPU by default: these MLP policies run slower on a GPU, and many
+    parallel runs sharing one GPU slow each other down)."""
     hyperparams = zoo_hyperparams(method.algo, env_id)
     cls, _ = ALGORITHMS[method.algo]
     env_kwargs = {**hyperparams.get("env_kwargs", {}), **env_kwargs}
@@ -153,7 +155,7 @@ def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, 
     if normalize is not None:
         env = VecNormalize(env, gamma=float(hyperparams.get("gamma", 0.99)), **normalize)
     kwargs = {**algorithm_kwargs(hyperparams), **method.overrides}
-    model = cls(hyperparams.get("policy", "MlpPolicy"), env, seed=seed, verbose=0, **kwargs)
+    model = cls(hyperparams.get("policy", "MlpPolicy"), env, seed=seed, verbose=0, device=device, **kwargs)
     settings = {key: repr(value) if callable(value) else value for key, value in
                 {**hyperparams, **method.overrides, "env_kwargs": env_kwargs}.items()}
     return model, int(float(hyperparams["n_timesteps"])), settings

@@ -59,7 +59,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
         agent = m.scripted_agent(method, env_id)
         record["timesteps"] = 0
     else:
-        model, _, record["settings"] = m.build_learner(method, env_id, seed, env_kwargs)
+        model, _, record["settings"] = m.build_learner(method, env_id, seed, env_kwargs, job["device"])
         budget = m.requested_budget(method, env_id, job["budget"], job["budget_scale"])
         eval_every = max(job["eval_every"] or budget // 20, 1)
 
@@ -116,6 +116,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--curve-episodes", type=int, default=10)
     parser.add_argument("--episodes", type=int, default=25, help="final evaluation episodes (>= 25)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--device", default="cpu",
+                        help="torch device of the learners (default cpu; 'auto' puts every job on the GPU if any)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.episodes < 25:
@@ -147,7 +149,8 @@ def main(argv: list[str] | None = None) -> None:
                     jobs.append({"env_id": env_id, "variant": variant, "env_kwargs": env_kwargs, "method": method,
                                  "seed": seed, "budget": args.budget, "budget_scale": args.budget_scale,
                                  "eval_every": args.eval_every, "curve_episodes": args.curve_episodes,
-                                 "episodes": args.episodes, "path": str(path), "command": command,
+                                 "episodes": args.episodes, "device": args.device, "path": str(path),
+                                 "command": command,
                                  "label": f"{env_id} [{variant}] {method} seed {seed}"})
     print(f"{len(jobs)} runs to do ({args.jobs} at a time); finished runs are skipped", flush=True)
     failures = 0

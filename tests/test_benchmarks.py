@@ -24,6 +24,7 @@ def test_runner_resumes_and_report_writes_tables(tmp_path: Path) -> None:
     record = json.loads(files[0].read_text())
     assert record["timesteps"] == 4096 and [t for t, _ in record["curve"]] == [2048, 4096]
     assert len(record["eval_returns"]) == 25 and record["versions"]["torch"].startswith("2.")
+    assert record["device"] == "cpu"  # never on a GPU unless asked for
     stamps = [f.stat().st_mtime_ns for f in files]
     run.main(argv)  # resumes: nothing is run again
     assert [f.stat().st_mtime_ns for f in files] == stamps

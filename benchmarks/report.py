@@ -2,8 +2,8 @@
 
 Writes, under ``--results``: ``table1.csv`` / ``table1.md`` / ``learning_curves.png`` (default variant),
 ``ablations.csv`` / ``ablations.png`` (DynaMITE-RL without one modification), ``p_sweep.csv`` /
-``p_sweep.png`` (switch-probability variants). Seeds are aggregated as mean +- std and as rliable's
-interquartile mean with a stratified-bootstrap 95% CI; the normalised score is
+``p_sweep.png`` / ``p_sweep.md`` (switch-probability variants). Seeds are aggregated as mean +- std and as
+rliable's interquartile mean with a stratified-bootstrap 95% CI; the normalised score is
 ``(R - R_random) / (R_oracle - R_random)`` with the learned oracle (PPO on ``oracle=True``) where it ran,
 else the scripted oracle. Every file records the command, machine and versions that produced it. ::
 
@@ -167,6 +167,14 @@ def p_sweep(records: list[dict], out: Path, header: str) -> None:
         return
     frame = pd.DataFrame(rows).sort_values(["env", "p", "method", "seed", "episode"])
     write_csv(frame, out / "p_sweep.csv", header)
+    summary = frame.groupby(["env", "p", "method"])["eval_return"]
+    lines = [header, "", "Evaluation rollouts per (p, method): median [interquartile range], mean.", "",
+             "| env | p | method | rollouts | median | IQR | mean |", "|---|---|---|---|---|---|---|"]
+    for (env_id, p, method), values in summary:
+        q1, median, q3 = np.percentile(values, [25, 50, 75])
+        lines.append(f"| {env_id} | {p:g} | {method} | {len(values)} | {median:.1f} | {q1:.1f} to {q3:.1f} "
+                     f"| {values.mean():.1f} |")
+    (out / "p_sweep.md").write_text("\n".join(lines) + "\n")
     probabilities = sorted(frame["p"].unique())
     methods = sorted(frame["method"].unique())
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(probabilities)), 3.6))
@@ -176,8 +184,8 @@ def p_sweep(records: list[dict], out: Path, header: str) -> None:
         positions = np.arange(len(probabilities)) + (k - (len(methods) - 1) / 2) * width
         boxes = ax.boxplot(data, positions=positions, widths=width * 0.9, patch_artist=True)
         for box in boxes["boxes"]:
-            box.set_facecolor(f"C{k}")
-        ax.plot([], [], color=f"C{k}", label=method, linewidth=6)
+            box.set_facecolor(COLOURS[method])
+        ax.plot([], [], color=COLOURS[method], label=method, linewidth=6)
     ax.set_xticks(np.arange(len(probabilities)), [f"{p:g}" for p in probabilities])
     ax.set_xlabel("switch probability p (0: latent MDP, 1: POMDP)")
     ax.set_ylabel("evaluation return (rollouts)")

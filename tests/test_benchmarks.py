@@ -44,6 +44,22 @@ def test_runner_resumes_and_report_writes_tables(tmp_path: Path) -> None:
     assert (tmp_path / "learning_curves.png").stat().st_size > 10_000
 
 
+def test_p_sweep_runs_each_switch_probability_and_reports_it(tmp_path: Path) -> None:
+    run.main(["--envs", "dlcmdp/GridWorld-v0", "--methods", "random", "informed", "--seeds", "0",
+              "--switch-probs", "0", "1", "--jobs", "1", "--out", str(tmp_path / "runs")])
+    subprocess.run([sys.executable, "-m", "benchmarks.report", "--results", str(tmp_path)], cwd=ROOT, check=True,
+                   capture_output=True)
+    sweep = pd.read_csv(tmp_path / "p_sweep.csv", comment="#")
+    assert sorted(sweep["p"].unique()) == [0.0, 1.0] and set(sweep["method"]) == {"random", "informed"}
+    assert len(sweep) == 2 * 2 * 25  # every evaluation rollout is kept for the boxplots
+    informed = sweep[sweep["method"] == "informed"].groupby("p")["eval_return"]
+    assert informed.mean()[0.0] != informed.mean()[1.0]  # the variant reached the env
+    markdown = (tmp_path / "p_sweep.md").read_text()
+    assert "command:" in markdown
+    assert f"| dlcmdp/GridWorld-v0 | 0 | informed | 25 | {informed.median()[0.0]:.1f} |" in markdown
+    assert (tmp_path / "p_sweep.png").stat().st_size > 10_000
+
+
 def test_evaluation_is_paired_across_methods() -> None:
     """Every method sees the same goals and session sequences on the evaluation seeds, whatever it does."""
     views = {}

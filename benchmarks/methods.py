@@ -71,6 +71,9 @@ METHODS = {
                observes="previous_action_reward"),
         Method("no_masking", algo="dynamite", overrides={"session_masking": False},
                observes="previous_action_reward"),
+        # no termination loss, hence no c_t in the policy input (masking still uses the env's labels)
+        Method("no_termination", algo="dynamite", overrides={"termination_coef": 0.0},
+               observes="previous_action_reward"),
     )
 }
 

@@ -72,3 +72,16 @@ def test_evaluation_is_paired_across_methods() -> None:
     for goals, latents in views.values():
         np.testing.assert_array_equal(goals, views["plain"][0])
         assert latents == views["plain"][1]
+
+
+def test_every_learned_method_builds_with_its_overrides() -> None:
+    """Each ablation switches exactly its modification on top of the zoo entry, and the model accepts it."""
+    for name, method in methods.METHODS.items():
+        if method.scripted:
+            continue
+        model, budget, settings = methods.build_learner(method, "dlcmdp/GridWorld-v0", 0, {})
+        assert budget == 500_000 and str(model.device) == "cpu"
+        for key, value in method.overrides.items():
+            assert getattr(model, key) == value and settings[key] == value, name
+    no_termination = methods.build_learner(methods.METHODS["no_termination"], "dlcmdp/GridWorld-v0", 0, {})[0]
+    assert not no_termination.policy.use_termination  # c_t leaves the policy input with its loss

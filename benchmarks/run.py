@@ -8,9 +8,9 @@ paired episodes, deterministic), the settings, the command, the machine and the 
 
     # Table 1 (budgets: the zoo files' n_timesteps, optionally scaled)
     python -m benchmarks.run --envs all --methods dynamite varibad rl2 oracle random --seeds 0 1 2 --jobs 2
-    # ablations on GridWorld
-    python -m benchmarks.run --envs dlcmdp/GridWorld-v0 --methods dynamite with_consistency \\
-        no_prior_conditioning no_masking --seeds 0 1 2 3 4 --jobs 2
+    # ablations on GridWorld and HalfCheetahVel
+    python -m benchmarks.run --envs dlcmdp/GridWorld-v0 dlcmdp/HalfCheetahVel-v0 --methods dynamite \\
+        with_consistency no_prior_conditioning no_masking no_termination --seeds 0 1 2 --jobs 2
     # the switch-frequency sweep
     python -m benchmarks.run --envs dlcmdp/HalfCheetahVel-v0 --methods dynamite varibad --seeds 0 \\
         --switch-probs 0 0.005 0.01 0.02 0.05 0.1 0.25 0.5 1.0 --jobs 2

@@ -85,3 +85,14 @@ def test_every_learned_method_builds_with_its_overrides() -> None:
             assert getattr(model, key) == value and settings[key] == value, name
     no_termination = methods.build_learner(methods.METHODS["no_termination"], "dlcmdp/GridWorld-v0", 0, {})[0]
     assert not no_termination.policy.use_termination  # c_t leaves the policy input with its loss
+
+
+def test_ablation_figures_keep_only_envs_with_an_ablation() -> None:
+    from benchmarks.report import ablation_records
+
+    def record(env_id: str, method: str, variant: str = "default") -> dict:
+        return {"env_id": env_id, "method": method, "variant": variant}
+
+    records = [record("a", "dynamite"), record("a", "no_masking"), record("a", "oracle"),
+               record("b", "dynamite"), record("b", "varibad"), record("a", "dynamite", "p=0")]
+    assert ablation_records(records) == records[:2]  # env b has no ablation variant; p-sweep runs are not ablations

@@ -74,6 +74,9 @@ METHODS = {
         # no termination loss, hence no c_t in the policy input (masking still uses the env's labels)
         Method("no_termination", algo="dynamite", overrides={"termination_coef": 0.0},
                observes="previous_action_reward"),
+        # c_t reaches the policy as the probability itself, not standardised with the rest of the belief
+        Method("raw_termination", algo="dynamite", overrides={"policy_kwargs": {"normalize_termination": False}},
+               observes="previous_action_reward"),
     )
 }
 
@@ -157,10 +160,14 @@ def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, 
     normalize = normalize_kwargs(hyperparams)
     if normalize is not None:
         env = VecNormalize(env, gamma=float(hyperparams.get("gamma", 0.99)), **normalize)
-    kwargs = {**algorithm_kwargs(hyperparams), **method.overrides}
+    kwargs = algorithm_kwargs(hyperparams)
+    overrides = dict(method.overrides)
+    if "policy_kwargs" in overrides:  # merged into the zoo's policy_kwargs, not replacing them
+        overrides["policy_kwargs"] = {**kwargs.get("policy_kwargs", {}), **overrides["policy_kwargs"]}
+    kwargs.update(overrides)
     model = cls(hyperparams.get("policy", "MlpPolicy"), env, seed=seed, verbose=0, device=device, **kwargs)
     settings = {key: repr(value) if callable(value) else value for key, value in
-                {**hyperparams, **method.overrides, "env_kwargs": env_kwargs}.items()}
+                {**hyperparams, **overrides, "env_kwargs": env_kwargs}.items()}
     return model, int(float(hyperparams["n_timesteps"])), settings
 
 

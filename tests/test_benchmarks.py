@@ -82,7 +82,13 @@ def test_every_learned_method_builds_with_its_overrides() -> None:
         model, budget, settings = methods.build_learner(method, "dlcmdp/GridWorld-v0", 0, {})
         assert budget == 500_000 and str(model.device) == "cpu"
         for key, value in method.overrides.items():
-            assert getattr(model, key) == value and settings[key] == value, name
+            if key == "policy_kwargs":  # merged into the zoo's policy_kwargs, which stay
+                zoo = methods.algorithm_kwargs(methods.zoo_hyperparams(method.algo, "dlcmdp/GridWorld-v0"))
+                assert settings[key] == {**zoo["policy_kwargs"], **value}, name
+                assert settings[key].items() <= model.policy_kwargs.items(), name
+                assert all(getattr(model.policy, k) == v for k, v in value.items()), name
+            else:
+                assert getattr(model, key) == value and settings[key] == value, name
     no_termination = methods.build_learner(methods.METHODS["no_termination"], "dlcmdp/GridWorld-v0", 0, {})[0]
     assert not no_termination.policy.use_termination  # c_t leaves the policy input with its loss
 

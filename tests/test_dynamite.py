@@ -70,6 +70,21 @@ def test_fast_path_inputs_reproduce_the_rollout_log_probs_and_values() -> None:
     np.testing.assert_allclose(values.numpy().ravel(), buffer.values.reshape(-1), atol=1e-4)
 
 
+@pytest.mark.parametrize("normalize_termination", [True, False])
+def test_policy_reads_c_t_standardised_or_as_the_probability(normalize_termination: bool) -> None:
+    model = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0",
+                        policy_kwargs={"normalize_termination": normalize_termination}, **SMALL)
+    policy = model.policy
+    policy.belief_normalizer.update(th.randn(500, policy.belief_dim) * 0.02 + 0.5)
+    raw = th.rand(7, policy.belief_dim)
+    normalised = policy.belief_normalizer(raw)
+    stats = policy.belief_normalizer
+    expected = ((raw - stats.mean) / th.sqrt(stats.var + stats.epsilon)).clamp(-stats.clip, stats.clip)
+    th.testing.assert_close(normalised[:, :-1], expected[:, :-1])  # mu and logvar are standardised
+    th.testing.assert_close(normalised[:, -1], expected[:, -1] if normalize_termination else raw[:, -1])
+    assert not normalize_termination or normalised[:, -1].abs().max() > 1.0  # 0.02 std: c_t blown up
+
+
 def test_rl_loss_through_encoder_trains_the_encoder_with_ppo() -> None:
     detached = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", n_vae_updates=0, **SMALL)
     through = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", n_vae_updates=0, rl_loss_through_encoder=True, **SMALL)

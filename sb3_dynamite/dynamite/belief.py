@@ -152,13 +152,21 @@ class BeliefNormalizer(nn.Module):
     policy barely uses them. The statistics are an exponential moving average over rollouts (the first
     rollout sets them, each later one moves them by ``momentum``), frozen between a rollout and its PPO
     epochs so that stored log-probabilities stay valid. They are buffers, saved with the policy.
+
+    The last ``passthrough`` features are returned as they are: the termination probability ``c_t`` is
+    already in [0, 1], and standardising a rare event turns each session change into a spike of
+    ``clip`` standard deviations.
     """
 
-    def __init__(self, dim: int, momentum: float = 0.1, clip: float = 10.0, epsilon: float = 1e-8) -> None:
+    def __init__(self, dim: int, momentum: float = 0.1, clip: float = 10.0, epsilon: float = 1e-8,
+                 passthrough: int = 0) -> None:
         super().__init__()
         if not 0.0 < momentum <= 1.0:
             raise ValueError(f"belief_norm_momentum must be in (0, 1], got {momentum}")
+        if not 0 <= passthrough <= dim:
+            raise ValueError(f"passthrough must be in [0, {dim}], got {passthrough}")
         self.momentum, self.clip, self.epsilon = momentum, clip, epsilon
+        self.n_normalized = dim - passthrough
         self.register_buffer("mean", th.zeros(dim))
         self.register_buffer("var", th.ones(dim))
         self.register_buffer("initialized", th.zeros((), dtype=th.bool))
@@ -173,4 +181,7 @@ class BeliefNormalizer(nn.Module):
         self.initialized.fill_(True)
 
     def forward(self, features: th.Tensor) -> th.Tensor:
-        return ((features - self.mean) / th.sqrt(self.var + self.epsilon)).clamp(-self.clip, self.clip)
+        normalized = ((features - self.mean) / th.sqrt(self.var + self.epsilon)).clamp(-self.clip, self.clip)
+        if self.n_normalized == features.shape[-1]:
+            return normalized
+        return th.cat([normalized[..., : self.n_normalized], features[..., self.n_normalized :]], dim=-1)

@@ -56,6 +56,8 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
     :param decoder_net_arch: hidden layers of the reward and state decoders.
     :param prior_net_arch: hidden layers of the latent-dynamics prior.
     :param belief_norm_momentum: weight of each new rollout in the belief normaliser's moving statistics.
+    :param normalize_termination: standardise ``c_t`` with the rest of the belief (False: the policy reads
+        the probability itself).
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         decoder_net_arch: list[int] | None = None,
         prior_net_arch: list[int] | None = None,
         belief_norm_momentum: float = 0.1,
+        normalize_termination: bool = True,
     ) -> None:
         if not (isinstance(features_extractor_class, type) and issubclass(features_extractor_class, BeliefEncoder)):
             raise ValueError(
@@ -100,6 +103,7 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         self.decoder_net_arch = list(decoder_net_arch or [64, 32])
         self.prior_net_arch = list(prior_net_arch or [32])
         self.belief_norm_momentum = belief_norm_momentum
+        self.normalize_termination = bool(normalize_termination)
         self.belief_dim = 2 * self.latent_dim + int(self.use_termination)
         action_dim = action_encoding_dim(action_space)
         features_extractor_kwargs = {**(features_extractor_kwargs or {}), "action_dim": action_dim,
@@ -121,7 +125,9 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
             StateDecoder(state_dim, action_dim, self.latent_dim, self.decoder_net_arch) if self.decode_state else None
         )
         self.latent_prior = LatentDynamicsPrior(self.latent_dim, self.prior_net_arch, encoder.logvar_min)
-        self.belief_normalizer = BeliefNormalizer(self.belief_dim, momentum=belief_norm_momentum)
+        passthrough = int(self.use_termination and not self.normalize_termination)
+        self.belief_normalizer = BeliefNormalizer(self.belief_dim, momentum=belief_norm_momentum,
+                                                  passthrough=passthrough)
         self.optimizer = self.optimizer_class(
             self.actor_critic_parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
@@ -267,6 +273,7 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
             decoder_net_arch=self.decoder_net_arch,
             prior_net_arch=self.prior_net_arch,
             belief_norm_momentum=self.belief_norm_momentum,
+            normalize_termination=self.normalize_termination,
         )
         return data
 

@@ -143,6 +143,17 @@ def requested_budget(method: Method, env_id: str, budget: int | None, budget_sca
     return int(budget or float(zoo_hyperparams(method.algo, env_id)["n_timesteps"]) * budget_scale)
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with everything JSON cannot hold (classes, schedules) replaced by its ``repr``."""
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return repr(value)
+
+
 def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, Any], device: str = "cpu"
                   ) -> tuple[BaseAlgorithm, int, dict[str, Any]]:
     """The model of a learned method, its default budget (the zoo's ``n_timesteps``) and its settings.
@@ -166,8 +177,7 @@ def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, 
         overrides["policy_kwargs"] = {**kwargs.get("policy_kwargs", {}), **overrides["policy_kwargs"]}
     kwargs.update(overrides)
     model = cls(hyperparams.get("policy", "MlpPolicy"), env, seed=seed, verbose=0, device=device, **kwargs)
-    settings = {key: repr(value) if callable(value) else value for key, value in
-                {**hyperparams, **overrides, "env_kwargs": env_kwargs}.items()}
+    settings = json_safe({**hyperparams, **overrides, "env_kwargs": env_kwargs})
     return model, int(float(hyperparams["n_timesteps"])), settings
 
 

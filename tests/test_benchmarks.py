@@ -107,3 +107,17 @@ def test_ablation_figures_keep_only_envs_with_an_ablation() -> None:
     records = [record("a", "dynamite"), record("a", "no_masking"), record("a", "oracle"),
                record("b", "dynamite"), record("b", "varibad"), record("a", "dynamite", "p=0")]
     assert ablation_records(records) == records[:2]  # env b has no ablation variant; p-sweep runs are not ablations
+
+
+def test_belief_diagnostic_reads_the_policy_input_of_c_t() -> None:
+    """Standardised, ``c_t`` leaves [0, 1] (and may sit at the clip); read raw, it is the probability."""
+    from benchmarks.belief_diagnostic import diagnose
+
+    standardised = diagnose("dynamite", "dlcmdp/GridWorld-v0", 0, 6144)
+    raw = diagnose("raw_termination", "dlcmdp/GridWorld-v0", 0, 6144)
+    assert [row["timesteps"] for row in raw] == [2048.0, 4096.0, 6144.0]  # one row per rollout (8 x 256)
+    assert "drift" not in raw[0] and all("drift" in row for row in raw[1:])  # no statistics before the first
+    for row in raw:
+        assert 0.0 <= row["c elsewhere"] <= 1.0 and row["clipped"] == 0.0
+    assert standardised[0]["c elsewhere"] == raw[0]["c elsewhere"]  # identity before the first update
+    assert any(not 0.0 <= row["c elsewhere"] <= 1.0 for row in standardised[1:])

@@ -32,8 +32,8 @@ ABLATION_METHODS = ["dynamite", "with_consistency", "no_prior_conditioning", "no
 #: one colour per method in every panel and figure
 COLOURS = {"dynamite": "tab:blue", "varibad": "tab:orange", "rl2": "tab:green", "oracle": "tab:red",
            "with_consistency": "tab:purple", "no_prior_conditioning": "tab:brown", "no_masking": "tab:pink",
-           "no_termination": "gold", "raw_termination": "tab:gray", "random": "grey", "zero": "tab:olive", "informed": "black",
-           "oracle_scripted": "tab:cyan"}
+           "no_termination": "gold", "raw_termination": "teal", "random": "grey", "zero": "tab:olive",
+           "informed": "black", "oracle_scripted": "tab:cyan"}
 
 
 def load_runs(runs: Path) -> list[dict]:

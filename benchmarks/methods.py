@@ -77,6 +77,11 @@ METHODS = {
         # c_t reaches the policy as the probability itself, not standardised with the rest of the belief
         Method("raw_termination", algo="dynamite", overrides={"policy_kwargs": {"normalize_termination": False}},
                observes="previous_action_reward"),
+        # the belief normaliser's variance includes the drift of the belief's mean between rollouts
+        Method("drift_norm", algo="dynamite", overrides={"policy_kwargs": {"belief_norm_drift": True}},
+               observes="previous_action_reward"),
+        Method("varibad_drift_norm", algo="varibad", overrides={"policy_kwargs": {"belief_norm_drift": True}},
+               observes="previous_action_reward"),
     )
 }
 

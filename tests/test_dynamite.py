@@ -85,6 +85,23 @@ def test_policy_reads_c_t_standardised_or_as_the_probability(normalize_terminati
     assert not normalize_termination or normalised[:, -1].abs().max() > 1.0  # 0.02 std: c_t blown up
 
 
+def test_drift_aware_normaliser_keeps_a_moving_belief_near_unit_scale() -> None:
+    from sb3_dynamite.dynamite.belief import BeliefNormalizer
+
+    first, second = th.randn(400, 3) * 0.1, th.randn(400, 3) * 0.1 + 2.0  # the mean moves by 20 stds
+    plain, drift = BeliefNormalizer(3, momentum=0.25), BeliefNormalizer(3, momentum=0.25, include_drift=True)
+    for normaliser in (plain, drift):
+        normaliser.update(first)
+        normaliser.update(second)
+    m1, m2 = first.mean(0), second.mean(0)
+    v1, v2 = first.var(0, unbiased=False), second.var(0, unbiased=False)
+    th.testing.assert_close(drift.mean, plain.mean)  # only the variance differs
+    th.testing.assert_close(plain.var, 0.75 * v1 + 0.25 * v2)
+    th.testing.assert_close(drift.var, 0.75 * v1 + 0.25 * v2 + 0.25 * 0.75 * (m2 - m1) ** 2)
+    assert plain(second).abs().mean() > 9.0  # the moved belief sits at the clip
+    assert drift(second).abs().mean() < 2.0  # ... or within two standard deviations
+
+
 def test_rl_loss_through_encoder_trains_the_encoder_with_ppo() -> None:
     detached = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", n_vae_updates=0, **SMALL)
     through = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", n_vae_updates=0, rl_loss_through_encoder=True, **SMALL)

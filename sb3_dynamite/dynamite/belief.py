@@ -156,10 +156,15 @@ class BeliefNormalizer(nn.Module):
     The last ``passthrough`` features are returned as they are: the termination probability ``c_t`` is
     already in [0, 1], and standardising a rare event turns each session change into a spike of
     ``clip`` standard deviations.
+
+    With ``include_drift`` the variance is that of the mixture of the old statistics and the rollout's,
+    ``(1 - w) var + w var_batch + w (1 - w) (mean_batch - mean)^2``, so that a belief whose mean moves
+    between rollouts (as the encoder trains) widens the scale instead of leaving the policy inputs many
+    standard deviations off centre. Without it, the variance follows the rollouts' own variances only.
     """
 
     def __init__(self, dim: int, momentum: float = 0.1, clip: float = 10.0, epsilon: float = 1e-8,
-                 passthrough: int = 0) -> None:
+                 passthrough: int = 0, include_drift: bool = False) -> None:
         super().__init__()
         if not 0.0 < momentum <= 1.0:
             raise ValueError(f"belief_norm_momentum must be in (0, 1], got {momentum}")
@@ -167,6 +172,7 @@ class BeliefNormalizer(nn.Module):
             raise ValueError(f"passthrough must be in [0, {dim}], got {passthrough}")
         self.momentum, self.clip, self.epsilon = momentum, clip, epsilon
         self.n_normalized = dim - passthrough
+        self.include_drift = include_drift
         self.register_buffer("mean", th.zeros(dim))
         self.register_buffer("var", th.ones(dim))
         self.register_buffer("initialized", th.zeros((), dtype=th.bool))
@@ -176,8 +182,9 @@ class BeliefNormalizer(nn.Module):
         """Move the statistics towards those of a rollout's raw belief features (N, dim)."""
         mean, var = features.mean(dim=0), features.var(dim=0, unbiased=False)
         weight = self.momentum if bool(self.initialized) else 1.0
+        shift = (mean - self.mean) ** 2 if self.include_drift else th.zeros_like(mean)
         self.mean.lerp_(mean, weight)
-        self.var.lerp_(var, weight)
+        self.var.lerp_(var, weight).add_(weight * (1.0 - weight) * shift)
         self.initialized.fill_(True)
 
     def forward(self, features: th.Tensor) -> th.Tensor:

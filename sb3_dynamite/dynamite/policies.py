@@ -58,6 +58,8 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
     :param belief_norm_momentum: weight of each new rollout in the belief normaliser's moving statistics.
     :param normalize_termination: standardise ``c_t`` with the rest of the belief (False: the policy reads
         the probability itself).
+    :param belief_norm_drift: let the normaliser's variance include the shift of the belief's mean between
+        rollouts (see :class:`BeliefNormalizer`).
     """
 
     def __init__(
@@ -87,6 +89,7 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         prior_net_arch: list[int] | None = None,
         belief_norm_momentum: float = 0.1,
         normalize_termination: bool = True,
+        belief_norm_drift: bool = False,
     ) -> None:
         if not (isinstance(features_extractor_class, type) and issubclass(features_extractor_class, BeliefEncoder)):
             raise ValueError(
@@ -104,6 +107,7 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         self.prior_net_arch = list(prior_net_arch or [32])
         self.belief_norm_momentum = belief_norm_momentum
         self.normalize_termination = bool(normalize_termination)
+        self.belief_norm_drift = bool(belief_norm_drift)
         self.belief_dim = 2 * self.latent_dim + int(self.use_termination)
         action_dim = action_encoding_dim(action_space)
         features_extractor_kwargs = {**(features_extractor_kwargs or {}), "action_dim": action_dim,
@@ -127,7 +131,7 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         self.latent_prior = LatentDynamicsPrior(self.latent_dim, self.prior_net_arch, encoder.logvar_min)
         passthrough = int(self.use_termination and not self.normalize_termination)
         self.belief_normalizer = BeliefNormalizer(self.belief_dim, momentum=belief_norm_momentum,
-                                                  passthrough=passthrough)
+                                                  passthrough=passthrough, include_drift=self.belief_norm_drift)
         self.optimizer = self.optimizer_class(
             self.actor_critic_parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
@@ -274,6 +278,7 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
             prior_net_arch=self.prior_net_arch,
             belief_norm_momentum=self.belief_norm_momentum,
             normalize_termination=self.normalize_termination,
+            belief_norm_drift=self.belief_norm_drift,
         )
         return data
 

@@ -82,6 +82,13 @@ METHODS = {
                observes="previous_action_reward"),
         Method("varibad_drift_norm", algo="varibad", overrides={"policy_kwargs": {"belief_norm_drift": True}},
                observes="previous_action_reward"),
+        # the drift-aware normaliser, with c_t read as the probability, or without c_t (and its loss)
+        Method("drift_norm_raw_termination", algo="dynamite",
+               overrides={"policy_kwargs": {"belief_norm_drift": True, "normalize_termination": False}},
+               observes="previous_action_reward"),
+        Method("drift_norm_no_termination", algo="dynamite",
+               overrides={"termination_coef": 0.0, "policy_kwargs": {"belief_norm_drift": True}},
+               observes="previous_action_reward"),
     )
 }
 

@@ -10,6 +10,7 @@ Columns:
 - ``drift``: the largest distance, over the ``mu``/``logvar`` dimensions, between the rollout's mean and the
   normaliser's mean, in the normaliser's standard deviations (what the policy sees as a shift of its input);
 - ``belief std``: the median over those dimensions of the rollout's standard deviation;
+- ``at clip``: the share of the ``mu``/``logvar`` policy inputs that sit at the normaliser's clip;
 - ``c std``: the rollout's standard deviation of ``c_t``;
 - ``c at change`` / ``c elsewhere``: the mean policy input for ``c_t`` (standardised, or the probability
   itself for ``raw_termination``) at the steps after a session change and at the other steps;
@@ -17,8 +18,8 @@ Columns:
 
 Usage::
 
-    python -m benchmarks.belief_diagnostic --methods dynamite raw_termination --timesteps 102400 \\
-        --out benchmarks/results/belief_diagnostic.md
+    python -m benchmarks.belief_diagnostic --methods dynamite drift_norm varibad varibad_drift_norm \\
+        --timesteps 102400 --out benchmarks/results/belief_diagnostic.md
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class BeliefStatistics(BaseCallback):
             mean, std = normalizer.mean.cpu().numpy(), np.sqrt(normalizer.var.cpu().numpy() + normalizer.epsilon)
             row["drift"] = float(np.max(np.abs(raw[:, :n_belief].mean(0) - mean[:n_belief]) / std[:n_belief]))
         row["belief std"] = float(np.median(raw[:, :n_belief].std(0)))
+        row["at clip"] = float(np.isclose(np.abs(inputs[:, -policy.belief_dim:][:, :n_belief]), normalizer.clip).mean())
         if policy.use_termination:
             c_input = inputs[:, -1]
             row["c std"] = float(raw[:, -1].std())
@@ -83,7 +85,7 @@ def diagnose(method: str, env_id: str, seed: int, timesteps: int) -> list[dict[s
 
 
 def table(method: str, rows: list[dict[str, float]], every: int) -> list[str]:
-    columns = ["timesteps", "drift", "belief std", "c std", "c at change", "c elsewhere", "clipped"]
+    columns = ["timesteps", "drift", "belief std", "at clip", "c std", "c at change", "c elsewhere", "clipped"]
     columns = [c for c in columns if any(c in row for row in rows)]
     lines = [f"### {method}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     chosen = rows[::every] + ([rows[-1]] if (len(rows) - 1) % every else [])

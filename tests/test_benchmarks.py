@@ -118,6 +118,6 @@ def test_belief_diagnostic_reads_the_policy_input_of_c_t() -> None:
     assert [row["timesteps"] for row in raw] == [2048.0, 4096.0, 6144.0]  # one row per rollout (8 x 256)
     assert "drift" not in raw[0] and all("drift" in row for row in raw[1:])  # no statistics before the first
     for row in raw:
-        assert 0.0 <= row["c elsewhere"] <= 1.0 and row["clipped"] == 0.0
+        assert 0.0 <= row["c elsewhere"] <= 1.0 and row["clipped"] == 0.0 and 0.0 <= row["at clip"] <= 1.0
     assert standardised[0]["c elsewhere"] == raw[0]["c elsewhere"]  # identity before the first update
     assert any(not 0.0 <= row["c elsewhere"] <= 1.0 for row in standardised[1:])

@@ -89,6 +89,10 @@ METHODS = {
         Method("drift_norm_no_termination", algo="dynamite",
                overrides={"termination_coef": 0.0, "policy_kwargs": {"belief_norm_drift": True}},
                observes="previous_action_reward"),
+        # the drift-aware normaliser with the termination loss at a tenth of its default weight
+        Method("drift_norm_low_termination", algo="dynamite",
+               overrides={"termination_coef": 0.1, "policy_kwargs": {"belief_norm_drift": True}},
+               observes="previous_action_reward"),
     )
 }
 

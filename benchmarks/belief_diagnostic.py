@@ -1,9 +1,9 @@
 """What the policy reads from the belief during training: the belief normaliser against the beliefs it
 normalises, and the termination probability ``c_t`` at session changes.
 
-Trains a DynaMITE-RL variant with its zoo settings (as :mod:`benchmarks.run` does) and, after every
-rollout and before the normaliser's update, compares the rollout's raw belief features ``(mu, logvar, c)``
-with the normaliser's statistics. A session change ending at step ``t - 1`` reaches the encoder at step
+Trains benchmark methods (DynaMITE-RL, VariBAD or a variant) with their zoo settings, as
+:mod:`benchmarks.run` does. After every rollout, before the normaliser's update, it compares the
+rollout's raw belief features ``(mu, logvar, c)`` with the normaliser's statistics. A session change ending at step ``t - 1`` reaches the encoder at step
 ``t`` (in ``r_{t-1}`` and ``s_t``), so "at a change" below means the step after ``info["session_end"]``.
 Columns:
 
@@ -98,7 +98,7 @@ def table(method: str, rows: list[dict[str, float]], every: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env", default="dlcmdp/HalfCheetahVel-v0")
-    parser.add_argument("--methods", nargs="+", default=["dynamite", "raw_termination"])
+    parser.add_argument("--methods", nargs="+", default=["dynamite", "drift_norm", "varibad", "varibad_drift_norm"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timesteps", type=int, default=102_400)
     parser.add_argument("--every", type=int, default=4, help="print every k-th rollout")

@@ -154,8 +154,8 @@ class BeliefNormalizer(nn.Module):
     epochs so that stored log-probabilities stay valid. They are buffers, saved with the policy.
 
     The last ``passthrough`` features are returned as they are: the termination probability ``c_t`` is
-    already in [0, 1], and standardising a rare event turns each session change into a spike of
-    ``clip`` standard deviations.
+    already in [0, 1], and its standard deviation is small (it is near 0 except at session changes), so
+    standardising it magnifies small shifts of its mean many times.
 
     With ``include_drift`` the variance is that of the mixture of the old statistics and the rollout's,
     ``(1 - w) var + w var_batch + w (1 - w) (mean_batch - mean)^2``, so that a belief whose mean moves

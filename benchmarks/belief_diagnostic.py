@@ -3,8 +3,9 @@ normalises, and the termination probability ``c_t`` at session changes.
 
 Trains benchmark methods (DynaMITE-RL, VariBAD or a variant) with their zoo settings, as
 :mod:`benchmarks.run` does. After every rollout, before the normaliser's update, it compares the
-rollout's raw belief features ``(mu, logvar, c)`` with the normaliser's statistics. A session change ending at step ``t - 1`` reaches the encoder at step
-``t`` (in ``r_{t-1}`` and ``s_t``), so "at a change" below means the step after ``info["session_end"]``.
+rollout's raw belief features ``(mu, logvar, c)`` with the normaliser's statistics. A session change
+ending at step ``t - 1`` reaches the encoder at step ``t`` (in ``r_{t-1}`` and ``s_t``), so "at a change"
+below means the step after ``info["session_end"]``.
 Columns:
 
 - ``drift``: the largest distance, over the ``mu``/``logvar`` dimensions, between the rollout's mean and the

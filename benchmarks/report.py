@@ -159,12 +159,14 @@ def ablations(records: list[dict], out: Path, header: str) -> None:
     frame = pd.DataFrame(rows).sort_values(["env", "method", "seed"])
     write_csv(frame, out / "ablations.csv", header)
     envs = sorted(frame["env"].unique())
-    fig, axes = plt.subplots(1, len(envs), figsize=(4.5 * len(envs), 3.4), squeeze=False)
+    widest = max(frame.groupby("env")["method"].nunique())
+    fig, axes = plt.subplots(1, len(envs), figsize=(max(4.5, 0.55 * widest) * len(envs), 4.6), squeeze=False)
     for ax, env_id in zip(axes[0], envs, strict=True):
         group = frame[frame["env"] == env_id]
         present = [m for m in ABLATION_METHODS if m in set(group["method"])]
         ax.boxplot([group[group["method"] == m]["eval_return"] for m in present], tick_labels=present)
-        ax.tick_params(axis="x", labelrotation=20, labelsize=7)
+        ax.tick_params(axis="x", labelrotation=50, labelsize=7)
+        plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
         ax.set_title(env_id.split("/")[-1])
         ax.set_ylabel("final evaluation return (per seed)")
     fig.tight_layout()

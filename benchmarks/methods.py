@@ -89,6 +89,9 @@ METHODS = {
         Method("drift_norm_no_termination", algo="dynamite",
                overrides={"termination_coef": 0.0, "policy_kwargs": {"belief_norm_drift": True}},
                observes="previous_action_reward"),
+        # the normaliser's statistics are each rollout's own (no moving average)
+        Method("norm_momentum_1", algo="dynamite", overrides={"policy_kwargs": {"belief_norm_momentum": 1.0}},
+               observes="previous_action_reward"),
         # the drift-aware normaliser with the termination loss at a tenth of its default weight
         Method("drift_norm_low_termination", algo="dynamite",
                overrides={"termination_coef": 0.1, "policy_kwargs": {"belief_norm_drift": True}},

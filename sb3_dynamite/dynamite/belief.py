@@ -182,9 +182,11 @@ class BeliefNormalizer(nn.Module):
         """Move the statistics towards those of a rollout's raw belief features (N, dim)."""
         mean, var = features.mean(dim=0), features.var(dim=0, unbiased=False)
         weight = self.momentum if bool(self.initialized) else 1.0
-        shift = (mean - self.mean) ** 2 if self.include_drift else th.zeros_like(mean)
+        shift = mean - self.mean
         self.mean.lerp_(mean, weight)
-        self.var.lerp_(var, weight).add_(weight * (1.0 - weight) * shift)
+        self.var.lerp_(var, weight)
+        if self.include_drift:
+            self.var.add_(weight * (1.0 - weight) * shift**2)
         self.initialized.fill_(True)
 
     def forward(self, features: th.Tensor) -> th.Tensor:

@@ -96,6 +96,14 @@ METHODS = {
         Method("drift_norm_low_termination", algo="dynamite",
                overrides={"termination_coef": 0.1, "policy_kwargs": {"belief_norm_drift": True}},
                observes="previous_action_reward"),
+        # the drift-aware normaliser with the termination loss kept, but c_t left out of the policy input ...
+        Method("drift_norm_termination_no_input", algo="dynamite",
+               overrides={"termination_input": False, "policy_kwargs": {"belief_norm_drift": True}},
+               observes="previous_action_reward"),
+        # ... or with c_t read, but the loss training only the termination head (no gradient into the GRU)
+        Method("drift_norm_termination_detached", algo="dynamite",
+               overrides={"termination_detach": True, "policy_kwargs": {"belief_norm_drift": True}},
+               observes="previous_action_reward"),
     )
 }
 

@@ -29,7 +29,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 TABLE_METHODS = ["dynamite", "varibad", "rl2", "oracle", "random", "zero", "informed", "oracle_scripted"]
 ABLATION_METHODS = ["dynamite", "with_consistency", "no_prior_conditioning", "no_masking", "no_termination",
                     "raw_termination", "drift_norm", "drift_norm_raw_termination", "drift_norm_no_termination",
-                    "drift_norm_low_termination", "norm_momentum_1", "varibad", "varibad_drift_norm"]
+                    "drift_norm_low_termination", "drift_norm_termination_no_input", "drift_norm_termination_detached",
+                    "norm_momentum_1", "varibad", "varibad_drift_norm"]
 #: one colour per method in every panel and figure
 COLOURS = {"dynamite": "tab:blue", "varibad": "tab:orange", "rl2": "tab:green", "oracle": "tab:red",
            "with_consistency": "tab:purple", "no_prior_conditioning": "tab:brown", "no_masking": "tab:pink",
@@ -37,6 +38,7 @@ COLOURS = {"dynamite": "tab:blue", "varibad": "tab:orange", "rl2": "tab:green", 
            "varibad_drift_norm": "sandybrown",
            "drift_norm_raw_termination": "lightseagreen", "drift_norm_no_termination": "darkgoldenrod",
            "drift_norm_low_termination": "crimson", "norm_momentum_1": "slategray",
+           "drift_norm_termination_no_input": "mediumorchid", "drift_norm_termination_detached": "olivedrab",
            "random": "grey", "zero": "tab:olive",
            "informed": "black", "oracle_scripted": "tab:cyan"}
 

@@ -96,6 +96,9 @@ def test_every_learned_method_builds_with_its_overrides() -> None:
                 assert getattr(model, key) == value and settings[key] == value, name
     no_termination = methods.build_learner(methods.METHODS["no_termination"], "dlcmdp/GridWorld-v0", 0, {})[0]
     assert not no_termination.policy.use_termination  # c_t leaves the policy input with its loss
+    no_input = methods.build_learner(methods.METHODS["drift_norm_termination_no_input"], "dlcmdp/GridWorld-v0", 0,
+                                     {})[0]
+    assert not no_input.policy.use_termination and no_input.termination_coef == 1.0  # the loss stays
 
 
 def test_ablation_figures_keep_only_envs_with_an_ablation() -> None:

@@ -170,6 +170,29 @@ def test_each_switch_changes_its_own_term_only() -> None:
     assert full["consistency"] >= 0 and 0 <= full["termination_accuracy"] <= 1
 
 
+@pytest.mark.parametrize("detach", [False, True])
+def test_termination_detach_keeps_the_bce_gradient_out_of_the_gru(detach: bool) -> None:
+    model = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", termination_detach=detach, seed=0)
+    model.belief_losses(synthetic_batch())["termination_bce"].backward()
+    encoder = model.policy.features_extractor
+    assert encoder.termination.weight.grad.abs().sum() > 0  # the head always learns
+    gru_grads = [p.grad for p in encoder.gru.parameters()]
+    assert all(g is None for g in gru_grads) == detach  # the GRU learns from the BCE only without detach
+    assert model.policy.use_termination  # the policy still reads c_t
+
+
+def test_termination_head_trains_without_being_a_policy_input(tmp_path) -> None:
+    model = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", termination_input=False, **SMALL)
+    assert not model.policy.use_termination and model.policy.belief_dim == 2 * model.latent_dim
+    assert "termination_bce" in model.belief_losses(synthetic_batch())  # the loss stays
+    model.learn(128)
+    model.save(tmp_path / "model")
+    loaded = DynaMITEPPO.load(tmp_path / "model")
+    assert not loaded.termination_input and loaded.policy.belief_dim == 2 * loaded.latent_dim
+    for a, b in zip(model.policy.parameters(), loaded.policy.parameters(), strict=True):
+        assert th.equal(a, b)
+
+
 def test_env_without_session_labels_trains_as_varibad_with_one_warning() -> None:
     model = DynaMITEPPO("MlpPolicy", "CartPole-v1", consistency_coef=0.1, **SMALL)
     with pytest.warns(UserWarning, match="trains as VariBAD") as record:

@@ -90,19 +90,24 @@ class BeliefEncoder(BaseFeaturesExtractor):
         parts.append(self.reward_embed(reward))
         return th.cat(parts, dim=-1)
 
-    def heads(self, hidden: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
-        """Posterior ``(mu_t, logvar_t)`` and termination logit from GRU outputs ``h_t``."""
+    def heads(self, hidden: th.Tensor, detach_termination: bool = False) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        """Posterior ``(mu_t, logvar_t)`` and termination logit from GRU outputs ``h_t`` (the termination
+        head reads ``h_t`` detached with ``detach_termination``: its loss then trains the head only)."""
         mu, raw_logvar = self.posterior(hidden).chunk(2, dim=-1)
-        return mu, soft_floor(raw_logvar, self.logvar_min), self.termination(hidden).squeeze(-1)
+        termination = self.termination(hidden.detach() if detach_termination else hidden).squeeze(-1)
+        return mu, soft_floor(raw_logvar, self.logvar_min), termination
 
-    def encode_episodes(self, observations: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+    def encode_episodes(
+        self, observations: th.Tensor, detach_termination: bool = False
+    ) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
         """Beliefs of whole episodes from a zero hidden state.
 
         :param observations: (T + 1, B, obs_dim) wrapped observations ``x_0 .. x_T`` (time-major).
+        :param detach_termination: see :meth:`heads`.
         :return: ``mu``, ``logvar`` (T + 1, B, latent_dim) and termination logits (T + 1, B).
         """
         hidden, _ = self.gru(self.embed(observations))
-        return self.heads(hidden)
+        return self.heads(hidden, detach_termination)
 
 
 def _mlp(input_dim: int, output_dim: int, net_arch: list[int]) -> nn.Sequential:

@@ -82,6 +82,10 @@ class DynaMITEPPO(RecurrentPPO):
     :param consistency_coef: weight of the session-consistency loss (0: off, the default chosen by the ablation
         benchmark on GridWorld: 0.1 cost 16 return points there; see the README).
     :param termination_coef: weight of the termination BCE (0: off; then ``c_t`` is not a policy input).
+    :param termination_input: feed ``c_t`` to the policy (with ``termination_coef > 0``). False trains the
+        termination head without the policy reading it.
+    :param termination_detach: the termination BCE trains only its head: the GRU outputs it reads are
+        detached, so the loss cannot reshape the belief (the policy still reads ``c_t``).
     :param decode_state: also reconstruct next states (for latents that act on the dynamics).
     :param rl_loss_through_encoder: let the PPO loss train the encoder (slower: GRU re-run per minibatch).
     :param vae_learning_rate: Adam learning rate of the belief model.
@@ -130,6 +134,8 @@ class DynaMITEPPO(RecurrentPPO):
         prior_conditioning: bool = True,
         consistency_coef: float = 0.0,
         termination_coef: float = 1.0,
+        termination_input: bool = True,
+        termination_detach: bool = False,
         decode_state: bool = False,
         rl_loss_through_encoder: bool = False,
         vae_learning_rate: float = 1e-3,
@@ -149,7 +155,7 @@ class DynaMITEPPO(RecurrentPPO):
     ) -> None:
         self._check_hyperparameters(locals())
         policy_kwargs = dict(policy_kwargs or {})
-        belief_kwargs = {"latent_dim": latent_dim, "use_termination": termination_coef > 0,
+        belief_kwargs = {"latent_dim": latent_dim, "use_termination": termination_coef > 0 and termination_input,
                          "decode_state": decode_state, "rl_loss_through_encoder": rl_loss_through_encoder}
         clash = sorted(set(policy_kwargs) & set(belief_kwargs))
         if clash:
@@ -169,6 +175,8 @@ class DynaMITEPPO(RecurrentPPO):
         self.prior_conditioning = prior_conditioning
         self.consistency_coef = consistency_coef
         self.termination_coef = termination_coef
+        self.termination_input = termination_input
+        self.termination_detach = termination_detach
         self.decode_state = decode_state
         self.rl_loss_through_encoder = rl_loss_through_encoder
         self.vae_learning_rate = vae_learning_rate
@@ -292,7 +300,8 @@ class DynaMITEPPO(RecurrentPPO):
         ``recon + kl_weight * KL + consistency_coef * L_cons + termination_coef * BCE``."""
         encoder = self.policy.features_extractor
         mu, logvar, termination_logits = (
-            value.transpose(0, 1) for value in encoder.encode_episodes(batch.observations.transpose(0, 1))
+            value.transpose(0, 1) for value in encoder.encode_episodes(
+                batch.observations.transpose(0, 1), detach_termination=self.termination_detach)
         )
         labelled = self.has_session_labels
         sessions = losses.session_indices(batch.session_end & labelled, batch.valid_transitions)

@@ -104,6 +104,12 @@ METHODS = {
         Method("drift_norm_termination_detached", algo="dynamite",
                overrides={"termination_detach": True, "policy_kwargs": {"belief_norm_drift": True}},
                observes="previous_action_reward"),
+        # the termination head's bias starts at the log-odds of the session-start rate, with either normaliser
+        Method("termination_bias_init", algo="dynamite", overrides={"termination_bias_init": True},
+               observes="previous_action_reward"),
+        Method("drift_norm_termination_bias_init", algo="dynamite",
+               overrides={"termination_bias_init": True, "policy_kwargs": {"belief_norm_drift": True}},
+               observes="previous_action_reward"),
     )
 }
 

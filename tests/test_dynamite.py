@@ -193,6 +193,24 @@ def test_termination_head_trains_without_being_a_policy_input(tmp_path) -> None:
         assert th.equal(a, b)
 
 
+def test_termination_bias_starts_at_the_log_odds_of_the_session_start_rate(tmp_path) -> None:
+    model = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", termination_bias_init=True, **SMALL)
+    head = model.policy.features_extractor.termination
+    batch = synthetic_batch()
+    with th.no_grad():
+        head.weight.zero_()  # c_t is then the same constant at every step
+    rate = model.initialise_termination_bias(batch)
+    sessions = losses.session_indices(batch.session_end, batch.valid_transitions)
+    assert rate == pytest.approx(float(losses.termination_labels(batch.session_end, sessions).mean()))  # all valid
+    assert float(th.sigmoid(head.bias)) == pytest.approx(rate, rel=1e-5)
+    model.belief_losses(batch)["termination_bce"].backward()
+    assert abs(float(head.bias.grad)) < 1e-6  # the constant that minimises the BCE: nothing left to learn
+    model.learn(128)  # the first VAE step does not initialise it again
+    assert model._termination_bias_initialised and float(th.sigmoid(head.bias)) != pytest.approx(rate, rel=1e-6)
+    model.save(tmp_path / "model")
+    assert DynaMITEPPO.load(tmp_path / "model")._termination_bias_initialised
+
+
 def test_env_without_session_labels_trains_as_varibad_with_one_warning() -> None:
     model = DynaMITEPPO("MlpPolicy", "CartPole-v1", consistency_coef=0.1, **SMALL)
     with pytest.warns(UserWarning, match="trains as VariBAD") as record:

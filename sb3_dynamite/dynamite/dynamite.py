@@ -86,6 +86,9 @@ class DynaMITEPPO(RecurrentPPO):
         termination head without the policy reading it.
     :param termination_detach: the termination BCE trains only its head: the GRU outputs it reads are
         detached, so the loss cannot reshape the belief (the policy still reads ``c_t``).
+    :param termination_bias_init: before the first VAE step, set the termination head's bias to the log-odds
+        of the termination labels' rate in that step's batch (prior-probability initialisation), so the
+        GRU does not have to learn the rarity of session changes itself.
     :param decode_state: also reconstruct next states (for latents that act on the dynamics).
     :param rl_loss_through_encoder: let the PPO loss train the encoder (slower: GRU re-run per minibatch).
     :param vae_learning_rate: Adam learning rate of the belief model.
@@ -136,6 +139,7 @@ class DynaMITEPPO(RecurrentPPO):
         termination_coef: float = 1.0,
         termination_input: bool = True,
         termination_detach: bool = False,
+        termination_bias_init: bool = False,
         decode_state: bool = False,
         rl_loss_through_encoder: bool = False,
         vae_learning_rate: float = 1e-3,
@@ -177,6 +181,8 @@ class DynaMITEPPO(RecurrentPPO):
         self.termination_coef = termination_coef
         self.termination_input = termination_input
         self.termination_detach = termination_detach
+        self.termination_bias_init = termination_bias_init
+        self._termination_bias_initialised = False
         self.decode_state = decode_state
         self.rl_loss_through_encoder = rl_loss_through_encoder
         self.vae_learning_rate = vae_learning_rate
@@ -275,7 +281,10 @@ class DynaMITEPPO(RecurrentPPO):
         self.policy.set_training_mode(True)
         logs: dict[str, list[float]] = {}
         for _ in range(self.n_vae_updates):
-            terms = self.belief_losses(self.episode_store.sample(self.vae_batch_size, self.device))
+            batch = self.episode_store.sample(self.vae_batch_size, self.device)
+            if self.termination_bias_init and self.termination_coef > 0 and not self._termination_bias_initialised:
+                self.initialise_termination_bias(batch)
+            terms = self.belief_losses(batch)
             total = terms["loss"]
             if not bool(th.isfinite(total)):
                 values = {name: float(value) for name, value in terms.items()}
@@ -294,6 +303,17 @@ class DynaMITEPPO(RecurrentPPO):
         self.logger.record("vae/episodes_stored", len(self.episode_store))
         self.vae_time += time.perf_counter() - start
         self.logger.record("time/vae_seconds", self.vae_time)
+
+    @th.no_grad()
+    def initialise_termination_bias(self, batch: EpisodeBatch) -> float:
+        """Set the termination head's bias to ``logit(rate)``, the rate of session starts ``y_t`` among the
+        batch's beliefs (clamped to [1e-3, 0.5]); returns the rate. Done once per model (saved with it)."""
+        sessions = losses.session_indices(batch.session_end & self.has_session_labels, batch.valid_transitions)
+        labels = losses.termination_labels(batch.session_end, sessions)
+        rate = float(losses.masked_mean(labels, sessions.valid_beliefs).clamp(1e-3, 0.5))
+        self.policy.features_extractor.termination.bias.fill_(float(np.log(rate / (1.0 - rate))))
+        self._termination_bias_initialised = True
+        return rate
 
     def belief_losses(self, batch: EpisodeBatch) -> dict[str, th.Tensor]:
         """The belief model's losses on a batch of whole episodes (SPEC §3.2):

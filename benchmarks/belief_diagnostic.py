@@ -15,7 +15,10 @@ Columns:
 - ``c std``: the rollout's standard deviation of ``c_t``;
 - ``c at change`` / ``c elsewhere``: the mean policy input for ``c_t`` (standardised, or the probability
   itself for ``raw_termination``) at the steps after a session change and at the other steps;
-- ``clipped``: the share of steps after a session change whose ``c_t`` input sits at the clip.
+- ``clipped``: the share of steps after a session change whose ``c_t`` input sits at the clip;
+- ``c mean`` / ``head bias``: the rollout's mean probability ``c_t`` and the termination head's bias, as a
+  probability ``sigmoid(b)``: where ``c mean`` is far below ``sigmoid(b)``, the GRU's features, not the
+  bias, carry the rarity of session starts.
 
 Usage::
 
@@ -75,6 +78,8 @@ class BeliefStatistics(BaseCallback):
             row["c elsewhere"] = float(c_input[~after_change].mean())
             at_clip = np.isclose(np.abs(c_input[after_change]), normalizer.clip)
             row["clipped"] = float(at_clip.mean()) if after_change.any() else float("nan")
+            row["c mean"] = float(raw[:, -1].mean())
+            row["head bias"] = float(th.sigmoid(policy.features_extractor.termination.bias).item())
         self.rows.append(row)
 
 
@@ -86,7 +91,8 @@ def diagnose(method: str, env_id: str, seed: int, timesteps: int) -> list[dict[s
 
 
 def table(method: str, rows: list[dict[str, float]], every: int) -> list[str]:
-    columns = ["timesteps", "drift", "belief std", "at clip", "c std", "c at change", "c elsewhere", "clipped"]
+    columns = ["timesteps", "drift", "belief std", "at clip", "c std", "c at change", "c elsewhere", "clipped",
+               "c mean", "head bias"]
     columns = [c for c in columns if any(c in row for row in rows)]
     lines = [f"### {method}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     chosen = rows[::every] + ([rows[-1]] if (len(rows) - 1) % every else [])

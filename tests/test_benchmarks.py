@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from benchmarks import methods, run
 
@@ -122,5 +123,6 @@ def test_belief_diagnostic_reads_the_policy_input_of_c_t() -> None:
     assert "drift" not in raw[0] and all("drift" in row for row in raw[1:])  # no statistics before the first
     for row in raw:
         assert 0.0 <= row["c elsewhere"] <= 1.0 and row["clipped"] == 0.0 and 0.0 <= row["at clip"] <= 1.0
+        assert row["c mean"] == pytest.approx(row["c elsewhere"], abs=0.05) and 0.0 < row["head bias"] < 1.0
     assert standardised[0]["c elsewhere"] == raw[0]["c elsewhere"]  # identity before the first update
     assert any(not 0.0 <= row["c elsewhere"] <= 1.0 for row in standardised[1:])

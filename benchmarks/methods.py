@@ -110,11 +110,6 @@ METHODS = {
         Method("drift_norm_termination_bias_init", algo="dynamite",
                overrides={"termination_bias_init": True, "policy_kwargs": {"belief_norm_drift": True}},
                observes="previous_action_reward"),
-        # ... and c_t read as the probability: a near-constant c_t is then not blown up to unit scale
-        Method("drift_norm_raw_termination_bias_init", algo="dynamite",
-               overrides={"termination_bias_init": True,
-                          "policy_kwargs": {"belief_norm_drift": True, "normalize_termination": False}},
-               observes="previous_action_reward"),
     )
 }
 

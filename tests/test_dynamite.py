@@ -205,8 +205,9 @@ def test_termination_bias_starts_at_the_log_odds_of_the_session_start_rate(tmp_p
     assert float(th.sigmoid(head.bias)) == pytest.approx(rate, rel=1e-5)
     model.belief_losses(batch)["termination_bce"].backward()
     assert abs(float(head.bias.grad)) < 1e-6  # the constant that minimises the BCE: nothing left to learn
-    model.learn(128)  # the first VAE step does not initialise it again
-    assert model._termination_bias_initialised and float(th.sigmoid(head.bias)) != pytest.approx(rate, rel=1e-6)
+    before = float(head.bias)
+    model.learn(256)  # Adam moves the bias by about 1e-3 per VAE step; a second initialisation would jump
+    assert model._termination_bias_initialised and 0.0 < abs(float(head.bias) - before) < 0.01
     model.save(tmp_path / "model")
     assert DynaMITEPPO.load(tmp_path / "model")._termination_bias_initialised
 

@@ -52,6 +52,15 @@ ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], tuple[str, ...]]] = {
     "oracle": (PPO, ("ppo.yml",)),
 }
 
+#: the policy option of the drift-aware belief normaliser
+DRIFT = {"belief_norm_drift": True}
+
+
+def _variant(name: str, algo: str = "dynamite", **overrides: Any) -> Method:
+    """A belief method (DynaMITE-RL by default) with ``overrides`` on top of its zoo entry."""
+    return Method(name, algo=algo, overrides=overrides, observes="previous_action_reward")
+
+
 METHODS = {
     method.name: method
     for method in (
@@ -65,51 +74,30 @@ METHODS = {
         Method("oracle_scripted", scripted="oracle", observes="oracle"),
         # ablations: DynaMITE-RL with one modification changed
         # the consistency loss is off by default (chosen by this ablation): the variant switches it on
-        Method("with_consistency", algo="dynamite", overrides={"consistency_coef": 0.1},
-               observes="previous_action_reward"),
-        Method("no_prior_conditioning", algo="dynamite", overrides={"prior_conditioning": False},
-               observes="previous_action_reward"),
-        Method("no_masking", algo="dynamite", overrides={"session_masking": False},
-               observes="previous_action_reward"),
+        _variant("with_consistency", consistency_coef=0.1),
+        _variant("no_prior_conditioning", prior_conditioning=False),
+        _variant("no_masking", session_masking=False),
         # no termination loss, hence no c_t in the policy input (masking still uses the env's labels)
-        Method("no_termination", algo="dynamite", overrides={"termination_coef": 0.0},
-               observes="previous_action_reward"),
+        _variant("no_termination", termination_coef=0.0),
         # c_t reaches the policy as the probability itself, not standardised with the rest of the belief
-        Method("raw_termination", algo="dynamite", overrides={"policy_kwargs": {"normalize_termination": False}},
-               observes="previous_action_reward"),
+        _variant("raw_termination", policy_kwargs={"normalize_termination": False}),
         # the belief normaliser's variance includes the drift of the belief's mean between rollouts
-        Method("drift_norm", algo="dynamite", overrides={"policy_kwargs": {"belief_norm_drift": True}},
-               observes="previous_action_reward"),
-        Method("varibad_drift_norm", algo="varibad", overrides={"policy_kwargs": {"belief_norm_drift": True}},
-               observes="previous_action_reward"),
+        _variant("drift_norm", policy_kwargs=DRIFT),
+        _variant("varibad_drift_norm", algo="varibad", policy_kwargs=DRIFT),
         # the drift-aware normaliser, with c_t read as the probability, or without c_t (and its loss)
-        Method("drift_norm_raw_termination", algo="dynamite",
-               overrides={"policy_kwargs": {"belief_norm_drift": True, "normalize_termination": False}},
-               observes="previous_action_reward"),
-        Method("drift_norm_no_termination", algo="dynamite",
-               overrides={"termination_coef": 0.0, "policy_kwargs": {"belief_norm_drift": True}},
-               observes="previous_action_reward"),
+        _variant("drift_norm_raw_termination", policy_kwargs={**DRIFT, "normalize_termination": False}),
+        _variant("drift_norm_no_termination", termination_coef=0.0, policy_kwargs=DRIFT),
         # the normaliser's statistics are each rollout's own (no moving average)
-        Method("norm_momentum_1", algo="dynamite", overrides={"policy_kwargs": {"belief_norm_momentum": 1.0}},
-               observes="previous_action_reward"),
+        _variant("norm_momentum_1", policy_kwargs={"belief_norm_momentum": 1.0}),
         # the drift-aware normaliser with the termination loss at a tenth of its default weight
-        Method("drift_norm_low_termination", algo="dynamite",
-               overrides={"termination_coef": 0.1, "policy_kwargs": {"belief_norm_drift": True}},
-               observes="previous_action_reward"),
+        _variant("drift_norm_low_termination", termination_coef=0.1, policy_kwargs=DRIFT),
         # the drift-aware normaliser with the termination loss kept, but c_t left out of the policy input ...
-        Method("drift_norm_termination_no_input", algo="dynamite",
-               overrides={"termination_input": False, "policy_kwargs": {"belief_norm_drift": True}},
-               observes="previous_action_reward"),
+        _variant("drift_norm_termination_no_input", termination_input=False, policy_kwargs=DRIFT),
         # ... or with c_t read, but the loss training only the termination head (no gradient into the GRU)
-        Method("drift_norm_termination_detached", algo="dynamite",
-               overrides={"termination_detach": True, "policy_kwargs": {"belief_norm_drift": True}},
-               observes="previous_action_reward"),
+        _variant("drift_norm_termination_detached", termination_detach=True, policy_kwargs=DRIFT),
         # the termination head's bias starts at the log-odds of the session-start rate, with either normaliser
-        Method("termination_bias_init", algo="dynamite", overrides={"termination_bias_init": True},
-               observes="previous_action_reward"),
-        Method("drift_norm_termination_bias_init", algo="dynamite",
-               overrides={"termination_bias_init": True, "policy_kwargs": {"belief_norm_drift": True}},
-               observes="previous_action_reward"),
+        _variant("termination_bias_init", termination_bias_init=True),
+        _variant("drift_norm_termination_bias_init", termination_bias_init=True, policy_kwargs=DRIFT),
     )
 }
 

@@ -304,11 +304,15 @@ class DynaMITEPPO(RecurrentPPO):
         self.vae_time += time.perf_counter() - start
         self.logger.record("time/vae_seconds", self.vae_time)
 
+    def _sessions(self, batch: EpisodeBatch) -> losses.Sessions:
+        """The batch's session structure from the env's labels (one session per episode without labels)."""
+        return losses.session_indices(batch.session_end & self.has_session_labels, batch.valid_transitions)
+
     @th.no_grad()
     def initialise_termination_bias(self, batch: EpisodeBatch) -> float:
         """Set the termination head's bias to ``logit(rate)``, the rate of session starts ``y_t`` among the
         batch's beliefs (clamped to [1e-3, 0.5]); returns the rate. Done once per model (saved with it)."""
-        sessions = losses.session_indices(batch.session_end & self.has_session_labels, batch.valid_transitions)
+        sessions = self._sessions(batch)
         labels = losses.termination_labels(batch.session_end, sessions)
         rate = float(losses.masked_mean(labels, sessions.valid_beliefs).clamp(1e-3, 0.5))
         self.policy.features_extractor.termination.bias.fill_(float(np.log(rate / (1.0 - rate))))
@@ -324,7 +328,7 @@ class DynaMITEPPO(RecurrentPPO):
                 batch.observations.transpose(0, 1), detach_termination=self.termination_detach)
         )
         labelled = self.has_session_labels
-        sessions = losses.session_indices(batch.session_end & labelled, batch.valid_transitions)
+        sessions = self._sessions(batch)
         terms = {"reconstruction": self._reconstruction(batch, mu, logvar, sessions)}
         prior = self.policy.latent_prior if self.prior_conditioning else None
         terms["kl"] = losses.kl_loss(mu, logvar, sessions, prior)

@@ -30,7 +30,7 @@ TABLE_METHODS = ["dynamite", "varibad", "rl2", "oracle", "random", "zero", "info
 ABLATION_METHODS = ["dynamite", "with_consistency", "no_prior_conditioning", "no_masking", "no_termination",
                     "raw_termination", "drift_norm", "drift_norm_raw_termination", "drift_norm_no_termination",
                     "drift_norm_low_termination", "drift_norm_termination_no_input", "drift_norm_termination_detached",
-                    "termination_bias_init", "drift_norm_termination_bias_init",
+                    "termination_bias_init", "drift_norm_termination_bias_init", "drift_norm_termination_zero_init",
                     "norm_momentum_1", "varibad", "varibad_drift_norm"]
 #: one colour per method in every panel and figure
 COLOURS = {"dynamite": "tab:blue", "varibad": "tab:orange", "rl2": "tab:green", "oracle": "tab:red",
@@ -41,6 +41,7 @@ COLOURS = {"dynamite": "tab:blue", "varibad": "tab:orange", "rl2": "tab:green", 
            "drift_norm_low_termination": "crimson", "norm_momentum_1": "slategray",
            "drift_norm_termination_no_input": "mediumorchid", "drift_norm_termination_detached": "olivedrab",
            "termination_bias_init": "darkcyan", "drift_norm_termination_bias_init": "firebrick",
+           "drift_norm_termination_zero_init": "darkkhaki",
            "random": "grey", "zero": "tab:olive",
            "informed": "black", "oracle_scripted": "tab:cyan"}
 

@@ -64,7 +64,7 @@ class BeliefTrace:
     :param belief_mean: (T, latent_dim) ``mu_t``.
     :param belief_logvar: (T, latent_dim) ``logvar_t``.
     :param termination: (T,) ``c_t``, the predicted probability that a session just ended (None when the
-        model has no termination head, e.g. VariBAD).
+        termination head is not trained: ``termination_coef = 0``, e.g. VariBAD).
     :param latent: (T, d) the true ``m_t`` (``info["latent"]``).
     :param session_index: (T,) ``info["session_index"]`` of transition ``t``.
     :param session_end: (T,) ``info["session_end"]``, i.e. ``d_t``.
@@ -117,6 +117,13 @@ def _belief_policy(model: Any) -> DynaMITEPolicy:
             "only a belief-model policy has a belief to record"
         )
     return policy
+
+
+def _trains_termination(model: Any, policy: DynaMITEPolicy) -> bool:
+    """Whether the termination head is trained: by the algorithm's ``termination_coef`` (the head may be trained
+    without ``c_t`` being a policy input), else, for a bare policy, whether the policy reads ``c_t``."""
+    coef = getattr(model, "termination_coef", None)
+    return policy.use_termination if coef is None else coef > 0
 
 
 def _rollout_env(env: str | gym.Env | VecEnv, seed: int | None, env_kwargs: dict[str, Any] | None) -> VecEnv:
@@ -209,7 +216,7 @@ def belief_rollout(
         reward=np.asarray(rows["reward"], dtype=np.float64),
         belief_mean=np.stack(rows["mu"]).astype(np.float32),
         belief_logvar=np.stack(rows["logvar"]).astype(np.float32),
-        termination=np.asarray(rows["c"], dtype=np.float32) if policy.use_termination else None,
+        termination=np.asarray(rows["c"], dtype=np.float32) if _trains_termination(model, policy) else None,
         latent=np.stack(rows["latent"]).astype(np.float32).reshape(len(rows["reward"]), -1),
         session_index=np.asarray(rows["session_index"], dtype=np.int64),
         session_end=np.asarray(rows["session_end"], dtype=bool),

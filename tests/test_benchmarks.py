@@ -126,3 +126,15 @@ def test_belief_diagnostic_reads_the_policy_input_of_c_t() -> None:
         assert row["c mean"] == pytest.approx(row["c elsewhere"], abs=0.05) and 0.0 < row["head bias"] < 1.0
     assert standardised[0]["c elsewhere"] == raw[0]["c elsewhere"]  # identity before the first update
     assert any(not 0.0 <= row["c elsewhere"] <= 1.0 for row in standardised[1:])
+
+
+def test_plateau_escape_is_the_first_evaluation_above_the_threshold_and_censors_the_rest() -> None:
+    from benchmarks.plateau import escape_step, median_step
+
+    curve = [[25_600, -553.0], [51_200, -520.0], [76_800, -560.0], [102_400, -400.0]]
+    assert escape_step(curve, -527.4) == 51_200  # the first point above, even if it falls back after
+    assert escape_step(curve, -300.0) is None  # never above: censored
+    assert median_step([400_000, None, 300_000]) == 400_000
+    assert median_step([None, 300_000, None]) is None  # most runs still on the plateau
+    assert median_step([100, 200, 300, None]) == 300  # the upper median of four
+

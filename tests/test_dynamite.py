@@ -193,6 +193,32 @@ def test_termination_head_trains_without_being_a_policy_input(tmp_path) -> None:
         assert th.equal(a, b)
 
 
+def test_termination_zero_init_starts_c_t_unread_and_lets_ppo_learn_to_read_it(tmp_path) -> None:
+    plain = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", **SMALL)
+    model = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", policy_kwargs={"termination_zero_init": True}, **SMALL)
+    firsts = [model.policy.mlp_extractor.policy_net[0], model.policy.mlp_extractor.value_net[0]]
+    for layer, plain_layer in zip(firsts, [plain.policy.mlp_extractor.policy_net[0],
+                                           plain.policy.mlp_extractor.value_net[0]], strict=True):
+        assert th.all(layer.weight[:, -1] == 0.0) and th.any(plain_layer.weight[:, -1] != 0.0)
+        assert th.equal(layer.weight[:, :-1], plain_layer.weight[:, :-1])  # the rest drawn as without it
+    inputs = th.randn(6, model.policy.features_dim + model.policy.belief_dim)
+    moved = inputs.clone()
+    moved[:, -1] += 5.0  # another c_t
+    with th.no_grad():
+        (dist_a, value_a), (dist_b, value_b) = model.policy._heads(inputs), model.policy._heads(moved)
+    th.testing.assert_close(dist_a.distribution.logits, dist_b.distribution.logits)
+    th.testing.assert_close(value_a, value_b)
+    model.learn(256)
+    assert all(bool(th.any(layer.weight[:, -1] != 0.0)) for layer in firsts)  # PPO trains the column
+    model.save(tmp_path / "model")
+    loaded = DynaMITEPPO.load(tmp_path / "model")
+    assert loaded.policy.termination_zero_init
+    th.testing.assert_close(loaded.policy.mlp_extractor.policy_net[0].weight, firsts[0].weight)  # not re-zeroed
+    with pytest.raises(ValueError, match="termination_zero_init"):
+        DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", termination_coef=0.0,
+                    policy_kwargs={"termination_zero_init": True})
+
+
 def test_termination_bias_starts_at_the_log_odds_of_the_session_start_rate(tmp_path) -> None:
     model = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", termination_bias_init=True, **SMALL)
     head = model.policy.features_extractor.termination

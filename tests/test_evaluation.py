@@ -76,17 +76,18 @@ def test_session_latent_is_what_each_belief_has_seen(trace: BeliefTrace) -> None
         assert trace.session_index[j + 1] == trace.session_index[j] + 1
 
 
-@pytest.mark.parametrize("cls", [DynaMITEPPO, VariBADPPO])
-def test_beliefs_equal_the_encoder_over_the_recorded_inputs(cls: type[DynaMITEPPO]) -> None:
-    model = cls("MlpPolicy", GRID, **SMALL).learn(128)
+@pytest.mark.parametrize(("cls", "kwargs"), [(DynaMITEPPO, {}), (VariBADPPO, {}),
+                                             (DynaMITEPPO, {"termination_input": False})])
+def test_beliefs_equal_the_encoder_over_the_recorded_inputs(cls: type[DynaMITEPPO], kwargs: dict) -> None:
+    model = cls("MlpPolicy", GRID, **kwargs, **SMALL).learn(128)
     trace = belief_rollout(model, GRID, seed=7, deterministic=False)
     with th.no_grad():
         mu, logvar, logits = model.policy.features_extractor.encode_episodes(th.as_tensor(trace.observation)[:, None])
     np.testing.assert_allclose(trace.belief_mean, mu[:, 0].numpy(), atol=1e-5)
     np.testing.assert_allclose(trace.belief_logvar, logvar[:, 0].numpy(), atol=1e-5)
     if cls is VariBADPPO:
-        assert trace.termination is None  # no termination head in the policy input
-    else:
+        assert trace.termination is None  # no termination loss: the head is untrained
+    else:  # a trained head is recorded, also when c_t is not a policy input
         np.testing.assert_allclose(trace.termination, th.sigmoid(logits[:, 0]).numpy(), atol=1e-5)
 
 

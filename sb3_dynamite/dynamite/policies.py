@@ -60,6 +60,9 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         the probability itself).
     :param belief_norm_drift: let the normaliser's variance include the shift of the belief's mean between
         rollouts (see :class:`BeliefNormalizer`).
+    :param termination_zero_init: start the weights that read ``c_t`` (in the first layer of the actor and of
+        the critic) at zero, so that the termination probability enters the policy only as PPO learns to use
+        it; the other weights are drawn exactly as without the option.
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         belief_norm_momentum: float = 0.1,
         normalize_termination: bool = True,
         belief_norm_drift: bool = False,
+        termination_zero_init: bool = False,
     ) -> None:
         if not (isinstance(features_extractor_class, type) and issubclass(features_extractor_class, BeliefEncoder)):
             raise ValueError(
@@ -108,6 +112,9 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         self.belief_norm_momentum = belief_norm_momentum
         self.normalize_termination = bool(normalize_termination)
         self.belief_norm_drift = bool(belief_norm_drift)
+        self.termination_zero_init = bool(termination_zero_init)
+        if self.termination_zero_init and not self.use_termination:
+            raise ValueError("termination_zero_init=True needs c_t in the policy input (use_termination=True)")
         self.belief_dim = 2 * self.latent_dim + int(self.use_termination)
         action_dim = action_encoding_dim(action_space)
         features_extractor_kwargs = {**(features_extractor_kwargs or {}), "action_dim": action_dim,
@@ -132,9 +139,20 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         passthrough = int(self.use_termination and not self.normalize_termination)
         self.belief_normalizer = BeliefNormalizer(self.belief_dim, momentum=belief_norm_momentum,
                                                   passthrough=passthrough, include_drift=self.belief_norm_drift)
+        if self.termination_zero_init:
+            self._zero_termination_weights()
         self.optimizer = self.optimizer_class(
             self.actor_critic_parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
+
+    @th.no_grad()
+    def _zero_termination_weights(self) -> None:
+        """Zero the input weights of ``c_t`` (the last policy input) in the first layer of actor and critic
+        (the action or value head itself where ``net_arch`` has no hidden layer)."""
+        for net, head in ((self.mlp_extractor.policy_net, self.action_net), (self.mlp_extractor.value_net,
+                                                                              self.value_net)):
+            first = next((module for module in net.modules() if isinstance(module, nn.Linear)), head)
+            first.weight[:, -1] = 0.0
 
     @property
     def lstm_actor(self) -> nn.GRU:
@@ -279,6 +297,7 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
             belief_norm_momentum=self.belief_norm_momentum,
             normalize_termination=self.normalize_termination,
             belief_norm_drift=self.belief_norm_drift,
+            termination_zero_init=self.termination_zero_init,
         )
         return data
 

@@ -43,7 +43,8 @@ def median_step(steps: list[int | None]) -> int | None:
 
 
 def escape_table(records: list[dict], env_id: str, margin: float) -> tuple[str, float]:
-    """Markdown rows (method, seeds, left the plateau, median step, per-seed steps) and the threshold."""
+    """Markdown rows (method, seeds, left the plateau, median step, final evaluation return as mean ± std
+    over seeds, per-seed steps) and the threshold."""
     runs = [r for r in records if r["env_id"] == env_id and r.get("variant", "default") == "default" and r["curve"]]
     if not runs:
         raise ValueError(f"no runs with learning curves for {env_id} in the results: run benchmarks.run first")
@@ -52,10 +53,12 @@ def escape_table(records: list[dict], env_id: str, margin: float) -> tuple[str, 
         raise ValueError(f"{env_id}: runs use different --curve-episodes {sorted(n_episodes)}; rerun them alike")
     threshold = standing_still(env_id, n_episodes.pop()) + margin
     by_method: dict[str, list[tuple[int, int | None, int]]] = defaultdict(list)
+    finals: dict[str, list[float]] = defaultdict(list)
     for r in runs:
         by_method[r["method"]].append((r["seed"], escape_step(r["curve"], threshold), int(r["curve"][-1][0])))
-    lines = ["| method | seeds | left the plateau | median step | step per seed (seed: step) |",
-             "|---|---|---|---|---|"]
+        finals[r["method"]].append(r["eval_return"])
+    lines = ["| method | seeds | left the plateau | median step | final return | step per seed (seed: step) |",
+             "|---|---|---|---|---|---|"]
     for method, rows in sorted(by_method.items(), key=lambda item: item[0]):
         rows.sort()
         median = median_step([step for _, step, _ in rows])
@@ -64,7 +67,8 @@ def escape_table(records: list[dict], env_id: str, margin: float) -> tuple[str, 
         per_seed = ", ".join(f"{seed}: {step:,}" if step is not None else f"{seed}: > {last:,}"
                              for seed, step, last in rows)
         escaped = sum(step is not None for _, step, _ in rows)
-        lines.append(f"| {method} | {len(rows)} | {escaped}/{len(rows)} | {median_text} | {per_seed} |")
+        final = f"{np.mean(finals[method]):.1f} ± {np.std(finals[method]):.1f}"
+        lines.append(f"| {method} | {len(rows)} | {escaped}/{len(rows)} | {median_text} | {final} | {per_seed} |")
     return "\n".join(lines), threshold
 
 

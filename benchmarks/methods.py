@@ -98,6 +98,8 @@ METHODS = {
         # the termination head's bias starts at the log-odds of the session-start rate, with either normaliser
         _variant("termination_bias_init", termination_bias_init=True),
         _variant("drift_norm_termination_bias_init", termination_bias_init=True, policy_kwargs=DRIFT),
+        # a probe of the shared PPO settings, tuned on the oracle: 3x the HalfCheetah learning rate
+        Method("oracle_lr_3e-4", algo="oracle", overrides={"learning_rate": 3e-4}, observes="oracle"),
         # the weights that read c_t start at zero (actor and critic), so c_t enters only as PPO learns to use it
         _variant("drift_norm_termination_zero_init", policy_kwargs={**DRIFT, "termination_zero_init": True}),
     )

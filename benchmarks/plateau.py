@@ -45,29 +45,28 @@ def median_step(steps: list[int | None]) -> int | None:
 def escape_table(records: list[dict], env_id: str, margin: float) -> tuple[str, float]:
     """Markdown rows (method, seeds, left the plateau, median step, final evaluation return as mean ± std
     over seeds, per-seed steps) and the threshold."""
-    runs = [r for r in records if r["env_id"] == env_id and r.get("variant", "default") == "default" and r["curve"]]
+    runs = [r for r in records if r["env_id"] == env_id and r["variant"] == "default" and r["curve"]]
     if not runs:
         raise ValueError(f"no runs with learning curves for {env_id} in the results: run benchmarks.run first")
     n_episodes = {r["curve_episodes"] for r in runs}
     if len(n_episodes) != 1:
         raise ValueError(f"{env_id}: runs use different --curve-episodes {sorted(n_episodes)}; rerun them alike")
     threshold = standing_still(env_id, n_episodes.pop()) + margin
-    by_method: dict[str, list[tuple[int, int | None, int]]] = defaultdict(list)
-    finals: dict[str, list[float]] = defaultdict(list)
+    by_method: dict[str, list[tuple[int, int | None, int, float]]] = defaultdict(list)
     for r in runs:
-        by_method[r["method"]].append((r["seed"], escape_step(r["curve"], threshold), int(r["curve"][-1][0])))
-        finals[r["method"]].append(r["eval_return"])
+        by_method[r["method"]].append((r["seed"], escape_step(r["curve"], threshold), int(r["curve"][-1][0]),
+                                       r["eval_return"]))
     lines = ["| method | seeds | left the plateau | median step | final return | step per seed (seed: step) |",
              "|---|---|---|---|---|---|"]
     for method, rows in sorted(by_method.items(), key=lambda item: item[0]):
         rows.sort()
-        median = median_step([step for _, step, _ in rows])
-        budget = max(last for _, _, last in rows)
-        median_text = f"> {budget:,}" if median is None else f"{median:,}"
+        seeds, steps, lasts, finals = zip(*rows, strict=True)
+        median = median_step(list(steps))
+        median_text = f"> {max(lasts):,}" if median is None else f"{median:,}"
         per_seed = ", ".join(f"{seed}: {step:,}" if step is not None else f"{seed}: > {last:,}"
-                             for seed, step, last in rows)
-        escaped = sum(step is not None for _, step, _ in rows)
-        final = f"{np.mean(finals[method]):.1f} ± {np.std(finals[method]):.1f}"
+                             for seed, step, last in zip(seeds, steps, lasts, strict=True))
+        escaped = sum(step is not None for step in steps)
+        final = f"{np.mean(finals):.1f} ± {np.std(finals):.1f}"
         lines.append(f"| {method} | {len(rows)} | {escaped}/{len(rows)} | {median_text} | {final} | {per_seed} |")
     return "\n".join(lines), threshold
 

@@ -179,13 +179,25 @@ def json_safe(value: Any) -> Any:
     return repr(value)
 
 
+def learner_kwargs(method: Method, env_id: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The zoo entry of a learned method, its constructor keyword arguments (overrides applied) and the
+    overrides (``policy_kwargs`` overrides merged into the zoo's, not replacing them)."""
+    hyperparams = zoo_hyperparams(method.algo, env_id)
+    kwargs = algorithm_kwargs(hyperparams)
+    overrides = dict(method.overrides)
+    if "policy_kwargs" in overrides:
+        overrides["policy_kwargs"] = {**kwargs.get("policy_kwargs", {}), **overrides["policy_kwargs"]}
+    kwargs.update(overrides)
+    return hyperparams, kwargs, overrides
+
+
 def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, Any], device: str = "cpu"
                   ) -> tuple[BaseAlgorithm, int, dict[str, Any]]:
     """The model of a learned method, its default budget (the zoo's ``n_timesteps``) and its settings.
     The env is built as the zoo builds it: the encoder-input wrapper inside, reward normalisation outside.
     ``device`` is the torch device (the CPU by default: these MLP policies run slower on a GPU, and many
     parallel runs sharing one GPU slow each other down)."""
-    hyperparams = zoo_hyperparams(method.algo, env_id)
+    hyperparams, kwargs, overrides = learner_kwargs(method, env_id)
     cls, _ = ALGORITHMS[method.algo]
     env_kwargs = {**hyperparams.get("env_kwargs", {}), **env_kwargs}
     if method.observes == "oracle":
@@ -196,11 +208,6 @@ def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, 
     normalize = normalize_kwargs(hyperparams)
     if normalize is not None:
         env = VecNormalize(env, gamma=float(hyperparams.get("gamma", 0.99)), **normalize)
-    kwargs = algorithm_kwargs(hyperparams)
-    overrides = dict(method.overrides)
-    if "policy_kwargs" in overrides:  # merged into the zoo's policy_kwargs, not replacing them
-        overrides["policy_kwargs"] = {**kwargs.get("policy_kwargs", {}), **overrides["policy_kwargs"]}
-    kwargs.update(overrides)
     model = cls(hyperparams.get("policy", "MlpPolicy"), env, seed=seed, verbose=0, device=device, **kwargs)
     settings = json_safe({**hyperparams, **overrides, "env_kwargs": env_kwargs})
     return model, int(float(hyperparams["n_timesteps"])), settings

@@ -138,3 +138,27 @@ def test_plateau_escape_is_the_first_evaluation_above_the_threshold_and_censors_
     assert median_step([None, 300_000, None]) is None  # most runs still on the plateau
     assert median_step([100, 200, 300, None]) == 300  # the upper median of four
 
+
+
+def test_adopt_copies_runs_only_between_methods_that_build_the_same_learner(tmp_path: Path) -> None:
+    """drift_norm is DynaMITE-RL's HalfCheetah default (belief_norm_drift in the zoo entry), not GridWorld's."""
+    from benchmarks import adopt
+
+    assert adopt.same_learner("drift_norm", "dynamite", "dlcmdp/HalfCheetahVel-v0")
+    assert adopt.same_learner("drift_norm_no_termination", "no_termination", "dlcmdp/HalfCheetahWindVel-v0")
+    assert not adopt.same_learner("drift_norm", "dynamite", "dlcmdp/GridWorld-v0")
+    assert not adopt.same_learner("drift_norm", "varibad_drift_norm", "dlcmdp/HalfCheetahVel-v0")
+    source = tmp_path / "source"
+    for seed in (0, 3):
+        path = run.run_path(source, "dlcmdp/HalfCheetahVel-v0", "default", "drift_norm", seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"method": "drift_norm", "seed": seed, "eval_return": -1.0 - seed,
+                                    "label": f"dlcmdp/HalfCheetahVel-v0 [default] drift_norm seed {seed}"}))
+    written = adopt.adopt(source, tmp_path / "target", "dlcmdp/HalfCheetahVel-v0", "drift_norm", "dynamite")
+    records = [json.loads(path.read_text()) for path in written]
+    assert [(r["method"], r["seed"], r["eval_return"]) for r in records] == [("dynamite", 0, -1.0), ("dynamite", 3, -4.0)]
+    assert records[1]["adopted_from"]["method"] == "drift_norm" and records[1]["label"].endswith("dynamite seed 3")
+    with pytest.raises(SystemExit, match="exists"):  # never overwrites a run silently
+        adopt.adopt(source, tmp_path / "target", "dlcmdp/HalfCheetahVel-v0", "drift_norm", "dynamite")
+    with pytest.raises(SystemExit, match="different learners"):
+        adopt.adopt(source, tmp_path / "target", "dlcmdp/GridWorld-v0", "drift_norm", "dynamite")

@@ -59,6 +59,10 @@ def provenance(records: list[dict]) -> str:
     lines = [f"- runs produced by: {'; '.join(f'`{c}`' for c in commands)}",
              f"- on: {'; '.join(machines)}; commits {', '.join(commits)}"]
     lines += [f"- versions: {', '.join(f'{k} {v}' for k, v in json.loads(v).items())}" for v in version_sets]
+    adopted = sorted({(r["method"], r["adopted_from"]["method"]) for r in records if "adopted_from" in r})
+    if adopted:  # runs recorded under a variant's name that builds the identical learner (benchmarks.adopt)
+        lines.append("- adopted with `python -m benchmarks.adopt` (identical learner, recorded under the variant's "
+                     f"name): {', '.join(f'{new} <- {old}' for new, old in adopted)}")
     return "\n".join(lines)
 
 

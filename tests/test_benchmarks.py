@@ -153,11 +153,16 @@ def test_adopt_copies_runs_only_between_methods_that_build_the_same_learner(tmp_
         path = run.run_path(source, "dlcmdp/HalfCheetahVel-v0", "default", "drift_norm", seed)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"method": "drift_norm", "seed": seed, "eval_return": -1.0 - seed,
-                                    "label": f"dlcmdp/HalfCheetahVel-v0 [default] drift_norm seed {seed}"}))
+                                    "label": f"dlcmdp/HalfCheetahVel-v0 [default] drift_norm seed {seed}",
+                                    "command": "python -m benchmarks.run --methods drift_norm", "machine": "m",
+                                    "commit": "c", "versions": {"torch": "2"}}))
     written = adopt.adopt(source, tmp_path / "target", "dlcmdp/HalfCheetahVel-v0", "drift_norm", "dynamite")
     records = [json.loads(path.read_text()) for path in written]
     assert [(r["method"], r["seed"], r["eval_return"]) for r in records] == [("dynamite", 0, -1.0), ("dynamite", 3, -4.0)]
     assert records[1]["adopted_from"]["method"] == "drift_norm" and records[1]["label"].endswith("dynamite seed 3")
+    from benchmarks.report import provenance
+
+    assert "dynamite <- drift_norm" in provenance(records)  # every table names the adopted runs
     with pytest.raises(SystemExit, match="exists"):  # never overwrites a run silently
         adopt.adopt(source, tmp_path / "target", "dlcmdp/HalfCheetahVel-v0", "drift_norm", "dynamite")
     with pytest.raises(SystemExit, match="different learners"):

@@ -4,10 +4,13 @@ A variant that becomes the zoo default (e.g. ``drift_norm`` after ``belief_norm_
 HalfCheetah entries) would otherwise have to be rerun under the default's name to produce the same numbers.
 This copies its run files instead, after checking that the two methods have the same algorithm, the same
 observation and the same constructor arguments on that env; the copy keeps the original command and records
-where it came from (``adopted_from``), so the provenance in every table names it. ::
+where it came from (``adopted_from``), so the provenance in every table names it. A run of the default env can
+likewise join the p-sweep as the variant ``p=<its default switch probability>`` (``--variant``). ::
 
     python -m benchmarks.adopt --source benchmarks/results/budget_1m/runs --env dlcmdp/HalfCheetahVel-v0 \\
         --pairs drift_norm:dynamite varibad_drift_norm:varibad drift_norm_no_termination:no_termination
+    python -m benchmarks.adopt --source benchmarks/results/runs --env dlcmdp/HalfCheetahVel-v0 --variant p=0.01 \
+        --pairs dynamite:dynamite varibad:varibad --seeds 0
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import argparse
 import json
 from pathlib import Path
 
+import gymnasium as gym
+
+import sb3_dynamite  # noqa: F401  (registers the dlcmdp/ envs)
 from benchmarks.methods import METHODS, learner_kwargs
 from benchmarks.run import RESULTS, run_path
 
@@ -28,21 +34,39 @@ def same_learner(recorded: str, adopted: str, env_id: str) -> bool:
     return learner_kwargs(a, env_id)[1] == learner_kwargs(b, env_id)[1]
 
 
-def adopt(source: Path, target: Path, env_id: str, recorded: str, adopted: str) -> list[Path]:
-    """Copy the default-variant runs of ``recorded`` on ``env_id`` from ``source`` to ``target`` as ``adopted``."""
+def variant_env_kwargs(env_id: str, variant: str) -> dict[str, float]:
+    """The env arguments of ``variant`` ("default" or "p=<x>"), checked to build the default env."""
+    if variant == "default":
+        return {}
+    default = gym.spec(env_id).kwargs.get("switch_prob")
+    if not variant.startswith("p=") or float(variant[2:]) != default:
+        raise SystemExit(f"variant {variant!r} is not the default env of {env_id} (switch_prob {default}): "
+                         "only p=<default switch probability> can adopt default runs")
+    return {"switch_prob": default}
+
+
+def adopt(source: Path, target: Path, env_id: str, recorded: str, adopted: str, variant: str = "default",
+          seeds: list[int] | None = None) -> list[Path]:
+    """Copy the default-variant runs of ``recorded`` on ``env_id`` (all seeds, or ``seeds``) from ``source`` to
+    ``target`` as ``adopted``, under ``variant``."""
     if not same_learner(recorded, adopted, env_id):
         raise SystemExit(f"{recorded} and {adopted} build different learners on {env_id}: rerun {adopted} instead")
-    files = sorted(run_path(source, env_id, "default", recorded, 0).parent.glob("seed*.json"))
+    env_kwargs = variant_env_kwargs(env_id, variant)
+    files = [file for file in sorted(run_path(source, env_id, "default", recorded, 0).parent.glob("seed*.json"))
+             if seeds is None or int(file.stem[4:]) in seeds]
     if not files:
         raise SystemExit(f"no runs of {recorded} on {env_id} under {source}")
     written = []
     for file in files:
         record = json.loads(file.read_text())
-        path = run_path(target, env_id, "default", adopted, record["seed"])
+        path = run_path(target, env_id, variant, adopted, record["seed"])
         if path.exists():
             raise SystemExit(f"{path} exists: remove it first if the adopted run should replace it")
-        record.update(method=adopted, path=str(path), label=record["label"].replace(recorded, adopted),
-                      adopted_from={"method": recorded, "file": str(file)})
+        label = f"{env_id} [{variant}] {adopted} seed {record['seed']}"
+        record.update(method=adopted, variant=variant, env_kwargs=env_kwargs, path=str(path), label=label,
+                      adopted_from={"method": recorded, "variant": "default", "file": str(file)})
+        if "settings" in record:  # what the run's env was built with, as the runner records it
+            record["settings"]["env_kwargs"] = {**record["settings"].get("env_kwargs", {}), **env_kwargs}
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=1))
         written.append(path)
@@ -55,10 +79,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--target", type=Path, default=RESULTS)
     parser.add_argument("--env", required=True)
     parser.add_argument("--pairs", nargs="+", required=True, help="recorded:adopted method names")
+    parser.add_argument("--variant", default="default", help="'default', or p=<the env's default switch_prob>")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None, help="only these seeds (default: all)")
     args = parser.parse_args(argv)
     for pair in args.pairs:
         recorded, adopted = pair.split(":")
-        for path in adopt(args.source, args.target, args.env, recorded, adopted):
+        for path in adopt(args.source, args.target, args.env, recorded, adopted, args.variant, args.seeds):
             print(f"{recorded} -> {path}")
 
 

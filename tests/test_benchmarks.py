@@ -158,12 +158,21 @@ def test_adopt_copies_runs_only_between_methods_that_build_the_same_learner(tmp_
                                     "commit": "c", "versions": {"torch": "2"}}))
     written = adopt.adopt(source, tmp_path / "target", "dlcmdp/HalfCheetahVel-v0", "drift_norm", "dynamite")
     records = [json.loads(path.read_text()) for path in written]
-    assert [(r["method"], r["seed"], r["eval_return"]) for r in records] == [("dynamite", 0, -1.0), ("dynamite", 3, -4.0)]
+    assert [(r["method"], r["seed"], r["eval_return"]) for r in records] == [("dynamite", 0, -1.0),
+                                                                             ("dynamite", 3, -4.0)]
     assert records[1]["adopted_from"]["method"] == "drift_norm" and records[1]["label"].endswith("dynamite seed 3")
     from benchmarks.report import provenance
 
     assert "dynamite <- drift_norm" in provenance(records)  # every table names the adopted runs
     with pytest.raises(SystemExit, match="exists"):  # never overwrites a run silently
         adopt.adopt(source, tmp_path / "target", "dlcmdp/HalfCheetahVel-v0", "drift_norm", "dynamite")
+    sweep = adopt.adopt(source, tmp_path / "target", "dlcmdp/HalfCheetahVel-v0", "drift_norm", "dynamite",
+                        variant="p=0.01", seeds=[3])  # the default env's switch probability: a p-sweep point
+    record = json.loads(sweep[0].read_text())
+    assert len(sweep) == 1 and record["seed"] == 3
+    assert (record["variant"], record["env_kwargs"]) == ("p=0.01", {"switch_prob": 0.01})
+    assert record["label"] == "dlcmdp/HalfCheetahVel-v0 [p=0.01] dynamite seed 3"
+    with pytest.raises(SystemExit, match="not the default env"):
+        adopt.adopt(source, tmp_path / "target", "dlcmdp/HalfCheetahVel-v0", "drift_norm", "dynamite", variant="p=0.05")
     with pytest.raises(SystemExit, match="different learners"):
         adopt.adopt(source, tmp_path / "target", "dlcmdp/GridWorld-v0", "drift_norm", "dynamite")

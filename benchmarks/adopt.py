@@ -63,8 +63,11 @@ def adopt(source: Path, target: Path, env_id: str, recorded: str, adopted: str, 
         if path.exists():
             raise SystemExit(f"{path} exists: remove it first if the adopted run should replace it")
         label = f"{env_id} [{variant}] {adopted} seed {record['seed']}"
+        origin = {"method": recorded, "variant": "default", "file": str(file)}
+        if "adopted_from" in record:  # adopted before: name the run as it was recorded
+            origin = {**record["adopted_from"], "via": str(file)}
         record.update(method=adopted, variant=variant, env_kwargs=env_kwargs, path=str(path), label=label,
-                      adopted_from={"method": recorded, "variant": "default", "file": str(file)})
+                      adopted_from=origin)
         if "settings" in record:  # what the run's env was built with, as the runner records it
             record["settings"]["env_kwargs"] = {**record["settings"].get("env_kwargs", {}), **env_kwargs}
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ replaced). The file holds the learning curve (deterministic evaluation every
 ``--eval-every`` steps on ``--curve-episodes`` paired episodes), the final evaluation (``--episodes``
 paired episodes, deterministic), the settings, the command, the machine and the versions. Examples::
 
-    # Table 1 (budgets: the zoo files' n_timesteps, optionally scaled)
+    # Table 1 (budgets: methods.BENCHMARK_BUDGETS, else the zoo files' n_timesteps; optionally scaled)
     python -m benchmarks.run --envs all --methods dynamite varibad rl2 oracle random --seeds 0 1 2 --jobs 2
     # ablations on GridWorld and HalfCheetahVel
     python -m benchmarks.run --envs dlcmdp/GridWorld-v0 dlcmdp/HalfCheetahVel-v0 --methods dynamite \\
@@ -110,8 +110,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--switch-probs", nargs="+", type=float, default=None,
                         help="run each env at these switch probabilities p (the p-sweep) instead of its default")
-    parser.add_argument("--budget", type=int, default=None, help="timesteps per run (default: the zoo file's)")
-    parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply the zoo budgets")
+    parser.add_argument("--budget", type=int, default=None,
+                        help="timesteps per run (default: the env's benchmark budget, else the zoo file's)")
+    parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply the default budgets")
     parser.add_argument("--eval-every", type=int, default=None, help="curve evaluation period (default budget/20)")
     parser.add_argument("--curve-episodes", type=int, default=10)
     parser.add_argument("--episodes", type=int, default=25, help="final evaluation episodes (>= 25)")

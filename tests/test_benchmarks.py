@@ -176,3 +176,13 @@ def test_adopt_copies_runs_only_between_methods_that_build_the_same_learner(tmp_
         adopt.adopt(source, tmp_path / "target", "dlcmdp/HalfCheetahVel-v0", "drift_norm", "dynamite", variant="p=0.05")
     with pytest.raises(SystemExit, match="different learners"):
         adopt.adopt(source, tmp_path / "target", "dlcmdp/GridWorld-v0", "drift_norm", "dynamite")
+
+
+def test_default_budgets_are_the_benchmark_budgets_else_the_zoo_files() -> None:
+    dynamite, random = methods.METHODS["dynamite"], methods.METHODS["random"]
+    assert methods.requested_budget(dynamite, "dlcmdp/HalfCheetahVel-v0", None, 1.0) == 1_000_000
+    assert methods.requested_budget(dynamite, "dlcmdp/HalfCheetahVel-v0", None, 0.5) == 500_000
+    assert methods.requested_budget(dynamite, "dlcmdp/HalfCheetahVel-v0", 4096, 0.5) == 4096  # --budget wins
+    zoo = float(methods.zoo_hyperparams("dynamite", "dlcmdp/GridWorld-v0")["n_timesteps"])
+    assert methods.requested_budget(dynamite, "dlcmdp/GridWorld-v0", None, 1.0) == zoo == 500_000
+    assert methods.requested_budget(random, "dlcmdp/HalfCheetahVel-v0", None, 1.0) == 0

@@ -9,7 +9,7 @@ likewise join the p-sweep as the variant ``p=<its default switch probability>`` 
 
     python -m benchmarks.adopt --source benchmarks/results/budget_1m/runs --env dlcmdp/HalfCheetahVel-v0 \\
         --pairs drift_norm:dynamite varibad_drift_norm:varibad drift_norm_no_termination:no_termination
-    python -m benchmarks.adopt --source benchmarks/results/runs --env dlcmdp/HalfCheetahVel-v0 --variant p=0.01 \
+    python -m benchmarks.adopt --source benchmarks/results/runs --env dlcmdp/HalfCheetahVel-v0 --variant p=0.01 \\
         --pairs dynamite:dynamite varibad:varibad --seeds 0
 """
 

@@ -52,13 +52,13 @@ def adopt(source: Path, target: Path, env_id: str, recorded: str, adopted: str, 
     if not same_learner(recorded, adopted, env_id):
         raise SystemExit(f"{recorded} and {adopted} build different learners on {env_id}: rerun {adopted} instead")
     env_kwargs = variant_env_kwargs(env_id, variant)
-    files = [file for file in sorted(run_path(source, env_id, "default", recorded, 0).parent.glob("seed*.json"))
-             if seeds is None or int(file.stem[4:]) in seeds]
-    if not files:
+    files = sorted(run_path(source, env_id, "default", recorded, 0).parent.glob("seed*.json"))
+    records = [(file, json.loads(file.read_text())) for file in files]
+    records = [(file, record) for file, record in records if seeds is None or record["seed"] in seeds]
+    if not records:
         raise SystemExit(f"no runs of {recorded} on {env_id} under {source}")
     written = []
-    for file in files:
-        record = json.loads(file.read_text())
+    for file, record in records:
         path = run_path(target, env_id, variant, adopted, record["seed"])
         if path.exists():
             raise SystemExit(f"{path} exists: remove it first if the adopted run should replace it")

@@ -139,7 +139,6 @@ def test_plateau_escape_is_the_first_evaluation_above_the_threshold_and_censors_
     assert median_step([100, 200, 300, None]) == 300  # the upper median of four
 
 
-
 def test_adopt_copies_runs_only_between_methods_that_build_the_same_learner(tmp_path: Path) -> None:
     """drift_norm is DynaMITE-RL's HalfCheetah default (belief_norm_drift in the zoo entry), not GridWorld's."""
     from benchmarks import adopt

@@ -61,6 +61,11 @@ def _variant(name: str, algo: str = "dynamite", **overrides: Any) -> Method:
     return Method(name, algo=algo, overrides=overrides, observes="previous_action_reward")
 
 
+def _oracle_probe(name: str, **overrides: Any) -> Method:
+    """The learned oracle (PPO on the oracle observation) with ``overrides`` on top of its zoo entry."""
+    return Method(name, algo="oracle", overrides=overrides, observes="oracle")
+
+
 METHODS = {
     method.name: method
     for method in (
@@ -99,9 +104,14 @@ METHODS = {
         _variant("termination_bias_init", termination_bias_init=True),
         _variant("drift_norm_termination_bias_init", termination_bias_init=True, policy_kwargs=DRIFT),
         # a probe of the shared PPO settings, tuned on the oracle: 3x the HalfCheetah learning rate
-        Method("oracle_lr_3e-4", algo="oracle", overrides={"learning_rate": 3e-4}, observes="oracle"),
+        _oracle_probe("oracle_lr_3e-4", learning_rate=3e-4),
         # the weights that read c_t start at zero (actor and critic), so c_t enters only as PPO learns to use it
         _variant("drift_norm_termination_zero_init", policy_kwargs={**DRIFT, "termination_zero_init": True}),
+        # probes of ScratchItch's PPO settings, tuned on the oracle: the belief methods' minibatch and policy size,
+        # then a smaller initial action noise (std e^-1 = 0.37 or e^-2 = 0.14 instead of 1)
+        _oracle_probe("oracle_batch256", batch_size=256, policy_kwargs={"net_arch": [128, 128]}),
+        _oracle_probe("oracle_batch256_std-1", batch_size=256, policy_kwargs={"net_arch": [128, 128], "log_std_init": -1.0}),
+        _oracle_probe("oracle_batch256_std-2", batch_size=256, policy_kwargs={"net_arch": [128, 128], "log_std_init": -2.0}),
     )
 }
 

@@ -2,7 +2,8 @@
 
 Writes, under ``--results``: ``table1.csv`` / ``table1.md`` / ``learning_curves.png`` (default variant),
 ``ablations.csv`` / ``ablations.png`` (DynaMITE-RL without one modification), ``p_sweep.csv`` /
-``p_sweep.png`` / ``p_sweep.md`` (switch-probability variants). Seeds are aggregated as mean +- std and as
+``p_sweep.png`` / ``p_sweep.md`` (switch-probability variants), ``summary.md`` (every env, variant and method
+that ran, probes included, with its per-seed returns). Seeds are aggregated as mean +- std and as
 rliable's interquartile mean with a stratified-bootstrap 95% CI; the normalised score is
 ``(R - R_random) / (R_oracle - R_random)`` with the learned oracle (PPO on ``oracle=True``) where it ran,
 else the scripted oracle. Every file records the command, machine and versions that produced it. ::
@@ -219,6 +220,23 @@ def p_sweep(records: list[dict], out: Path, header: str) -> None:
     plt.close(fig)
 
 
+def summary(records: list[dict], out: Path, header: str) -> None:
+    """Every (env, variant, method) group that ran: seeds, steps, mean +- std and the per-seed returns."""
+    groups: dict[tuple[str, str, str], list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["env_id"], r["variant"], r["method"]), []).append(r)
+    lines = [header, "", "| env | variant | method | seeds | timesteps | mean +- std | per seed |",
+             "|---|---|---|---|---|---|---|"]
+    for (env_id, variant, method), runs in sorted(groups.items()):
+        runs = sorted(runs, key=lambda r: r["seed"])
+        values = np.array([r["eval_return"] for r in runs])
+        per_seed = ", ".join(f"{r['seed']}: {r['eval_return']:.1f}" for r in runs)
+        steps = max(r["timesteps"] for r in runs)
+        lines.append(f"| {env_id} | {variant} | {method} | {len(runs)} | {steps:,} | {values.mean():.1f} +- "
+                     f"{values.std():.1f} | {per_seed} |")
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -233,6 +251,7 @@ def main() -> None:
     ablations(records, args.results, header)
     learning_curves(ablation_records(records), args.results, header, ABLATION_METHODS, "ablation_curves.png")
     p_sweep(records, args.results, header)
+    summary(records, args.results, header)
     print((args.results / "table1.md").read_text())
 
 

@@ -59,6 +59,11 @@ def test_p_sweep_runs_each_switch_probability_and_reports_it(tmp_path: Path) -> 
     assert "command:" in markdown
     assert f"| dlcmdp/GridWorld-v0 | 0 | informed | 25 | {informed.median()[0.0]:.1f} |" in markdown
     assert (tmp_path / "p_sweep.png").stat().st_size > 10_000
+    # the summary lists every (env, variant, method) group with its per-seed returns
+    summary = (tmp_path / "summary.md").read_text()
+    for p, method in [("0", "informed"), ("1", "informed"), ("0", "random"), ("1", "random")]:
+        mean = sweep[(sweep["p"] == float(p)) & (sweep["method"] == method)]["eval_return"].mean()
+        assert f"| dlcmdp/GridWorld-v0 | p={p} | {method} | 1 | 0 | {mean:.1f} +- 0.0 | 0: {mean:.1f} |" in summary
 
 
 def test_evaluation_is_paired_across_methods() -> None:

@@ -54,6 +54,8 @@ ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], tuple[str, ...]]] = {
 
 #: the policy option of the drift-aware belief normaliser
 DRIFT = {"belief_norm_drift": True}
+#: the belief methods' policy size on Reacher and ScratchItch
+SMALL_POLICY = {"net_arch": [128, 128]}
 
 
 def _variant(name: str, algo: str = "dynamite", **overrides: Any) -> Method:
@@ -109,9 +111,9 @@ METHODS = {
         _variant("drift_norm_termination_zero_init", policy_kwargs={**DRIFT, "termination_zero_init": True}),
         # probes of ScratchItch's PPO settings, tuned on the oracle: the belief methods' minibatch and policy size,
         # then a smaller initial action noise (std e^-1 = 0.37 or e^-2 = 0.14 instead of 1)
-        _oracle_probe("oracle_batch256", batch_size=256, policy_kwargs={"net_arch": [128, 128]}),
-        _oracle_probe("oracle_batch256_std-1", batch_size=256, policy_kwargs={"net_arch": [128, 128], "log_std_init": -1.0}),
-        _oracle_probe("oracle_batch256_std-2", batch_size=256, policy_kwargs={"net_arch": [128, 128], "log_std_init": -2.0}),
+        _oracle_probe("oracle_batch256", batch_size=256, policy_kwargs=SMALL_POLICY),
+        _oracle_probe("oracle_batch256_std-1", batch_size=256, policy_kwargs={**SMALL_POLICY, "log_std_init": -1.0}),
+        _oracle_probe("oracle_batch256_std-2", batch_size=256, policy_kwargs={**SMALL_POLICY, "log_std_init": -2.0}),
     )
 }
 

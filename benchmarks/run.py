@@ -1,10 +1,12 @@
 """Benchmark runner: methods x ``dlcmdp/`` envs x seeds, resumable, on several cores.
 
 Every (env, variant, method, seed) run writes one JSON file under ``--out``, skipped when it exists at
-the requested budget (an interrupted run resumes where it stopped; a run at another budget is redone and
-replaced). The file holds the learning curve (deterministic evaluation every
-``--eval-every`` steps on ``--curve-episodes`` paired episodes), the final evaluation (``--episodes``
-paired episodes, deterministic), the settings, the command, the machine and the versions. Examples::
+the requested budget (a run at another budget is redone and replaced). A learned run also saves a checkpoint
+after each curve evaluation (``seedN.ckpt.*``, see :mod:`benchmarks.checkpoint`): killed, or stopped at
+``--time-limit``, it resumes from there when the same command is run again. The file holds the learning curve
+(deterministic evaluation every ``--eval-every`` steps on ``--curve-episodes`` paired episodes), the final
+evaluation (``--episodes`` paired episodes, deterministic), the settings, the command, the machine and the
+versions. Examples::
 
     # Table 1 (budgets: methods.BENCHMARK_BUDGETS, else the zoo files' n_timesteps; optionally scaled)
     python -m benchmarks.run --envs all --methods dynamite varibad rl2 oracle random --seeds 0 1 2 --jobs 2
@@ -14,6 +16,8 @@ paired episodes, deterministic), the settings, the command, the machine and the 
     # the switch-frequency sweep
     python -m benchmarks.run --envs dlcmdp/HalfCheetahVel-v0 --methods dynamite varibad --seeds 0 \\
         --switch-probs 0 0.005 0.01 0.02 0.05 0.1 0.25 0.5 1.0 --jobs 2
+    # a long run in calls of at most ten minutes (e.g. on a lent machine): repeat until it is done
+    python -m benchmarks.run --envs dlcmdp/HalfCheetahVel-v0 --methods rl2 --seeds 0 --time-limit 540
 
 Then ``python -m benchmarks.report`` turns the JSON files into tables and figures.
 """
@@ -31,6 +35,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from benchmarks.checkpoint import load_checkpoint, remove_checkpoint, save_checkpoint
 from benchmarks.common import cpu_model, git_commit, versions
 
 RESULTS = Path(__file__).resolve().parent / "results" / "runs"
@@ -42,8 +47,10 @@ def run_path(out: Path, env_id: str, variant: str, method: str, seed: int) -> Pa
     return out / env_id.replace("/", "_") / variant / method / f"seed{seed}.json"
 
 
-def run_one(job: dict[str, Any]) -> dict[str, Any]:
-    """Train (if learned) and evaluate one (env, variant, method, seed); write its JSON file."""
+def run_one(job: dict[str, Any], deadline: float | None = None) -> dict[str, Any]:
+    """Train (if learned) and evaluate one (env, variant, method, seed); write its JSON file. A learned run saves
+    a checkpoint after each curve evaluation and resumes from it; past ``deadline`` (a ``time.time()``) it stops
+    at the next iteration, checkpointed, and returns the job with ``stopped_at`` instead of a result."""
     import torch as th
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -51,7 +58,8 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
 
     th.set_num_threads(1)  # one core per job: --jobs processes share the machine
     method = m.METHODS[job["method"]]
-    env_id, seed, env_kwargs = job["env_id"], job["seed"], job["env_kwargs"]
+    env_id, seed, env_kwargs, path = job["env_id"], job["seed"], job["env_kwargs"], Path(job["path"])
+    path.parent.mkdir(parents=True, exist_ok=True)
     start = time.time()
     record: dict[str, Any] = {**job, "machine": f"{cpu_model()}, {os.cpu_count()} cores",
                               "versions": versions(), "commit": git_commit(), "curve": []}
@@ -62,14 +70,34 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
         model, _, record["settings"] = m.build_learner(method, env_id, seed, env_kwargs, job["device"])
         budget = m.requested_budget(method, env_id, job["budget"], job["budget_scale"])
         eval_every = max(job["eval_every"] or budget // 20, 1)
+        state = {"budget": budget, "settings": record["settings"], "curve": [], "next_eval": eval_every,
+                 "wall_seconds": 0.0, "resumed_at": []}
+        resumed = load_checkpoint(model, path, state, seed)
+        if resumed is not None:
+            model, state = resumed
+            state["resumed_at"].append(model.num_timesteps)
+            print(f"  {job['label']}: resumed at {model.num_timesteps:,} steps", flush=True)
+        record["curve"] = state["curve"]
 
         class Curve(BaseCallback):
+            """The learning curve, a checkpoint after each of its evaluations, and the stop at ``deadline``."""
+
             def __init__(self) -> None:
                 super().__init__()
-                self.next_eval = eval_every
+                self.next_eval, self.stopped = state["next_eval"], False
+                self.saved_at, self.saved_curve = model.num_timesteps, len(record["curve"])
 
             def _on_step(self) -> bool:
-                return True
+                return not self.stopped
+
+            def _on_rollout_start(self) -> None:  # after the update: the checkpoint holds the trained model
+                if self.num_timesteps == self.saved_at:
+                    return
+                self.stopped = deadline is not None and time.time() >= deadline
+                if self.stopped or len(record["curve"]) > self.saved_curve:
+                    save_checkpoint(self.model, path, {**state, "curve": record["curve"], "next_eval": self.next_eval,
+                                                       "wall_seconds": state["wall_seconds"] + time.time() - start})
+                    self.saved_at, self.saved_curve = self.num_timesteps, len(record["curve"])
 
             def _on_rollout_end(self) -> None:  # evaluate between iterations, never inside a rollout
                 if self.num_timesteps >= self.next_eval:
@@ -79,15 +107,18 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
                     print(f"  {job['label']}: {self.num_timesteps:>9,} steps  eval {record['curve'][-1][1]:8.2f}"
                           f"  ({time.time() - start:,.0f} s)", flush=True)
 
-        model.learn(budget, callback=Curve())
-        agent, record["timesteps"] = model, model.num_timesteps
+        curve = Curve()
+        model.learn(budget - model.num_timesteps, callback=curve, reset_num_timesteps=resumed is None)
+        if curve.stopped:
+            return {**job, "stopped_at": model.num_timesteps}
+        agent, record["timesteps"], record["resumed_at"] = model, model.num_timesteps, state["resumed_at"]
+        start -= state["wall_seconds"]  # the wall time of the calls before this one
     record["eval_returns"] = m.evaluate(agent, env_id, method, job["episodes"], env_kwargs)
     record["eval_return"] = sum(record["eval_returns"]) / len(record["eval_returns"])
     record["wall_seconds"] = time.time() - start
-    path = Path(job["path"])
-    path.parent.mkdir(parents=True, exist_ok=True)
     path.with_suffix(".tmp").write_text(json.dumps(record, indent=1))
     path.with_suffix(".tmp").replace(path)  # atomic: a killed run leaves no half-written result
+    remove_checkpoint(path)
     return record
 
 
@@ -120,6 +151,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default="cpu",
                         help="torch device of the learners (default cpu; 'auto' puts every job on the GPU if any)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                        help="after this long, every run stops at its next iteration with a checkpoint (runs that "
+                             "start later do one iteration); run the same command again to resume them")
     args = parser.parse_args(argv)
     if args.episodes < 25:
         parser.error("--episodes must be at least 25 (paired evaluation of the benchmark)")
@@ -153,19 +187,27 @@ def main(argv: list[str] | None = None) -> None:
                                  "episodes": args.episodes, "device": args.device, "path": str(path),
                                  "command": command,
                                  "label": f"{env_id} [{variant}] {method} seed {seed}"})
+    deadline = None if args.time_limit is None else time.time() + args.time_limit
     print(f"{len(jobs)} runs to do ({args.jobs} at a time); finished runs are skipped", flush=True)
-    failures = 0
+    failures = stopped = 0
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(run_one, job): job for job in jobs}
+        futures = {pool.submit(run_one, job, deadline): job for job in jobs}
         for done, future in enumerate(as_completed(futures), start=1):
             job = futures[future]
             try:
                 record = future.result()
+                if "stopped_at" in record:
+                    stopped += 1
+                    print(f"[{done}/{len(jobs)}] {job['label']}: stopped at {record['stopped_at']:,} steps "
+                          "(time limit), checkpointed", flush=True)
+                    continue
                 print(f"[{done}/{len(jobs)}] {job['label']}: eval return {record['eval_return']:.2f} "
                       f"({record['wall_seconds']:,.0f} s)", flush=True)
             except Exception:  # report and go on: the other runs are still worth having
                 failures += 1
                 print(f"[{done}/{len(jobs)}] {job['label']} FAILED:\n{traceback.format_exc()}", flush=True)
+    if stopped:
+        print(f"{stopped} runs stopped at the time limit: run the same command again to resume them", flush=True)
     if failures:
         raise SystemExit(f"{failures} runs failed")
 

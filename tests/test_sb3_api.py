@@ -13,6 +13,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.logger import configure
+from stable_baselines3.common.save_util import save_to_pkl
 from stable_baselines3.common.vec_env import SubprocVecEnv
 
 from sb3_dynamite import DynaMITEPPO, VariBADPPO
@@ -51,8 +52,20 @@ def test_save_load_restores_everything(env_id: str, cls: type[DynaMITEPPO], tmp_
     assert saved_state["state"].keys() == loaded_state["state"].keys() and len(saved_state["state"]) > 0
     for index, state in saved_state["state"].items():
         assert th.equal(state["exp_avg"], loaded_state["state"][index]["exp_avg"])
-    loaded.learn(128, reset_num_timesteps=False)  # continues training
-    assert loaded.num_timesteps == 512 + 128
+    assert len(loaded.episode_store) == 0  # left out of save(), as SB3 leaves out the replay buffer ...
+    model.save_episode_store(tmp_path / "episodes.pkl")  # ... and saved on its own
+    loaded.load_episode_store(tmp_path / "episodes.pkl")
+    assert len(loaded.episode_store) == len(model.episode_store) > 0
+    assert loaded.episode_store.episodes.maxlen == model.episode_store.episodes.maxlen
+    pairs = zip(model.episode_store.episodes, loaded.episode_store.episodes, strict=True)
+    for (obs, ends), (obs_loaded, ends_loaded) in pairs:
+        np.testing.assert_array_equal(obs, obs_loaded)
+        np.testing.assert_array_equal(ends, ends_loaded)
+    save_to_pkl(tmp_path / "other.pkl", [1, 2])
+    with pytest.raises(TypeError, match="not an EpisodeStore"):
+        loaded.load_episode_store(tmp_path / "other.pkl")
+    loaded.learn(128, reset_num_timesteps=False)  # continues training, the new episodes joining the loaded ones
+    assert loaded.num_timesteps == 512 + 128 and loaded._collector.store is loaded.episode_store
 
 
 @pytest.mark.parametrize("env_id", ENVS)

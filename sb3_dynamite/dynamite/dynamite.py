@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import pathlib
 import time
 from typing import Any, ClassVar, TypeVar
 
@@ -12,6 +14,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.save_util import load_from_pkl, save_to_pkl
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.vec_env import VecEnv, is_vecenv_wrapped
 
@@ -375,6 +378,19 @@ class DynaMITEPPO(RecurrentPPO):
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "episode_store", "_collector"]
+
+    def save_episode_store(self, path: str | pathlib.Path | io.BufferedIOBase) -> None:
+        """Save the belief model's store of complete episodes (left out of :meth:`save`, as SB3 leaves out
+        the replay buffer), so that training resumed from a checkpoint does not start it empty."""
+        save_to_pkl(path, self.episode_store, self.verbose)
+
+    def load_episode_store(self, path: str | pathlib.Path | io.BufferedIOBase) -> None:
+        """Load a store saved by :meth:`save_episode_store`; it keeps the capacity it was saved with."""
+        store = load_from_pkl(path, self.verbose)
+        if not isinstance(store, EpisodeStore):
+            raise TypeError(f"{path} holds a {type(store).__name__}, not an EpisodeStore: "
+                            "save it with save_episode_store")
+        self.episode_store = self._collector.store = store
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts, variables = super()._get_torch_save_params()

@@ -1,0 +1,80 @@
+"""Mid-run checkpoints of the benchmark runner, so that a long run (RL^2 at 1M steps takes about 2 hours on one
+core) can span several calls: interrupted, killed or stopped at ``--time-limit``, it resumes where it stopped.
+
+A checkpoint of the run whose result goes to ``seedN.json`` is ``seedN.ckpt.zip`` (the model: SB3's ``save``, with
+the optimizers), ``seedN.ckpt.vecnormalize.pkl`` (the reward normaliser's statistics, where the zoo entry
+normalises), ``seedN.ckpt.episodes.pkl`` (the belief methods' episode store) and ``seedN.ckpt.json`` (the run's
+record so far: curve, wall time, settings). The JSON is written last: a checkpoint without it is incomplete and
+ignored.
+
+A resumed run is not bit-identical to one that ran through: the envs restart their episodes (with fresh reset
+seeds drawn from the run's seed and its step count, never the evaluation seeds) and the recurrent states start
+from zero, as after SB3's ``load``. The result records the steps it resumed at (``resumed_at``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import VecNormalize
+
+from sb3_dynamite import DynaMITEPPO
+
+
+def checkpoint_files(result: Path) -> dict[str, Path]:
+    """The checkpoint files of the run whose result is ``result`` (``.../seedN.json``)."""
+    stem = result.with_suffix("")
+    return {part: stem.with_name(f"{stem.name}.ckpt.{suffix}") for part, suffix in
+            (("model", "zip"), ("vecnormalize", "vecnormalize.pkl"), ("episodes", "episodes.pkl"), ("state", "json"))}
+
+
+def resume_seed(seed: int, timesteps: int) -> int:
+    """The reset seed of the training envs after resuming at ``timesteps``: drawn from both, so every resume of
+    every run gets its own episodes, far from the evaluation seeds (10 000 onwards) in all but chance."""
+    return int(np.random.SeedSequence([seed, timesteps]).generate_state(1)[0])
+
+
+def save_checkpoint(model: BaseAlgorithm, result: Path, state: dict[str, Any]) -> None:
+    """Save ``model``, its reward normaliser, its episode store (belief methods) and ``state`` (JSON)."""
+    files = checkpoint_files(result)
+    files["state"].unlink(missing_ok=True)  # until the new state is written, the checkpoint is incomplete
+    model.save(files["model"])
+    vec_normalize = model.get_vec_normalize_env()
+    if vec_normalize is not None:
+        vec_normalize.save(files["vecnormalize"])
+    if isinstance(model, DynaMITEPPO):
+        model.save_episode_store(files["episodes"])
+    temporary = files["state"].with_suffix(".tmp")
+    temporary.write_text(json.dumps({**state, "timesteps": model.num_timesteps}, indent=1))
+    temporary.replace(files["state"])
+
+
+def load_checkpoint(model: BaseAlgorithm, result: Path, state: dict[str, Any], seed: int
+                    ) -> tuple[BaseAlgorithm, dict[str, Any]] | None:
+    """The learner restored from the checkpoint of ``result`` and the state saved with it, or None where there
+    is no complete checkpoint or it was made with another ``state["budget"]`` or ``state["settings"]`` (then it
+    is deleted). ``model`` is the freshly built learner, whose env and class the restored one takes."""
+    files = checkpoint_files(result)
+    if not files["state"].exists():
+        return None
+    saved = json.loads(files["state"].read_text())
+    if any(saved.get(key) != state[key] for key in ("budget", "settings")):
+        remove_checkpoint(result)
+        return None
+    env = model.get_env()
+    if isinstance(env, VecNormalize):
+        env = VecNormalize.load(str(files["vecnormalize"]), env.venv)
+    restored = type(model).load(files["model"], env=env, device=model.device)
+    if isinstance(restored, DynaMITEPPO):
+        restored.load_episode_store(files["episodes"])
+    restored.set_random_seed(resume_seed(seed, restored.num_timesteps))  # torch, numpy and the envs' next resets
+    return restored, saved
+
+
+def remove_checkpoint(result: Path) -> None:
+    for path in checkpoint_files(result).values():
+        path.unlink(missing_ok=True)

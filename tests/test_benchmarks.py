@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch as th
 
 from benchmarks import methods, run
 
@@ -190,3 +191,55 @@ def test_default_budgets_are_the_benchmark_budgets_else_the_zoo_files() -> None:
     zoo = float(methods.zoo_hyperparams("dynamite", "dlcmdp/GridWorld-v0")["n_timesteps"])
     assert methods.requested_budget(dynamite, "dlcmdp/GridWorld-v0", None, 1.0) == zoo == 500_000
     assert methods.requested_budget(random, "dlcmdp/HalfCheetahVel-v0", None, 1.0) == 0
+
+
+def test_a_run_stopped_at_the_time_limit_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    from benchmarks.checkpoint import checkpoint_files, load_checkpoint
+
+    argv = ["--envs", "dlcmdp/GridWorld-v0", "--methods", "dynamite", "--seeds", "0", "--budget", "6144",
+            "--eval-every", "2048", "--curve-episodes", "2", "--jobs", "1", "--out", str(tmp_path)]
+    result = run.run_path(tmp_path, "dlcmdp/GridWorld-v0", "default", "dynamite", 0)
+    run.main([*argv, "--time-limit", "0"])  # past the deadline from the start: one iteration (8 x 256 steps), saved
+    files = checkpoint_files(result)
+    assert not result.exists() and all(files[part].exists() for part in ("model", "episodes", "state"))
+    saved = json.loads(files["state"].read_text())
+    assert saved["timesteps"] == 2048 and [t for t, _ in saved["curve"]] == [2048] and saved["next_eval"] == 4096
+
+    fresh, _, settings = methods.build_learner(methods.METHODS["dynamite"], "dlcmdp/GridWorld-v0", 0, {})
+    restored, state = load_checkpoint(fresh, result, {"budget": 6144, "settings": settings}, seed=0)
+    assert restored.num_timesteps == 2048 and len(restored.episode_store) > 0 and state["curve"] == saved["curve"]
+    trained = restored.policy.state_dict()
+    assert any(not th.equal(value, trained[key]) for key, value in fresh.policy.state_dict().items())
+    run.main([*argv, "--time-limit", "0"])  # resumed, one more iteration, saved again
+    again = json.loads(files["state"].read_text())
+    assert again["timesteps"] == 4096 and again["resumed_at"] == [2048] and again["curve"][0] == saved["curve"][0]
+    assert load_checkpoint(fresh, result, {"budget": 8192, "settings": settings}, seed=0) is None  # another budget:
+    assert not files["state"].exists()  # the checkpoint is dropped and the run starts over
+
+    run.main([*argv, "--time-limit", "0"])  # stopped again at 2048, then run through to the end
+    run.main(argv)
+    record = json.loads(result.read_text())
+    assert record["timesteps"] == 6144 and record["resumed_at"] == [2048]
+    assert [t for t, _ in record["curve"]] == [2048, 4096, 6144] and record["curve"][0] == saved["curve"][0]
+    assert not any(path.exists() for path in files.values())  # done: the checkpoint is removed
+
+
+def test_checkpoint_restores_the_reward_normaliser(tmp_path: Path) -> None:
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from benchmarks.checkpoint import load_checkpoint, save_checkpoint
+
+    oracle, env_id = methods.METHODS["oracle"], "dlcmdp/HalfCheetahVel-v0"
+    model, _, settings = methods.build_learner(oracle, env_id, 0, {})
+    model.learn(1)  # one rollout: 8 envs x 400 steps
+    state = {"budget": 6400, "settings": settings}
+    save_checkpoint(model, tmp_path / "seed0.json", state)
+    fresh, _, _ = methods.build_learner(oracle, env_id, 0, {})
+    restored, _ = load_checkpoint(fresh, tmp_path / "seed0.json", state, seed=0)
+    saved_norm, restored_norm = model.get_vec_normalize_env(), restored.get_vec_normalize_env()
+    assert isinstance(restored_norm, VecNormalize) and restored_norm.ret_rms.count == saved_norm.ret_rms.count > 500
+    assert restored_norm.ret_rms.var == pytest.approx(saved_norm.ret_rms.var)
+    for key, value in model.policy.state_dict().items():
+        assert th.equal(value, restored.policy.state_dict()[key]), key
+    restored.learn(3200, reset_num_timesteps=False)  # trains on, its schedules running to the whole budget
+    assert restored.num_timesteps == restored._total_timesteps == 6400

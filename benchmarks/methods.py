@@ -114,6 +114,10 @@ METHODS = {
         _oracle_probe("oracle_batch256", batch_size=256, policy_kwargs=SMALL_POLICY),
         _oracle_probe("oracle_batch256_std-1", batch_size=256, policy_kwargs={**SMALL_POLICY, "log_std_init": -1.0}),
         _oracle_probe("oracle_batch256_std-2", batch_size=256, policy_kwargs={**SMALL_POLICY, "log_std_init": -2.0}),
+        # probes of GridWorld's entropy bonus, on the oracle: does more exploration keep PPO out of the optimum of
+        # walking to one goal, where the oracle's seeds 1 and 3 end (ent_coef 0.01 in the zoo files)?
+        _oracle_probe("oracle_ent_0.03", ent_coef=0.03),
+        _oracle_probe("oracle_ent_0.05", ent_coef=0.05),
     )
 }
 

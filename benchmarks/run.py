@@ -71,13 +71,14 @@ def run_one(job: dict[str, Any], deadline: float | None = None) -> dict[str, Any
         budget = m.requested_budget(method, env_id, job["budget"], job["budget_scale"])
         eval_every = max(job["eval_every"] or budget // 20, 1)
         state = {"budget": budget, "settings": record["settings"], "curve": [], "next_eval": eval_every,
-                 "wall_seconds": 0.0, "resumed_at": []}
+                 "wall_seconds": 0.0, "resumed_at": [], "machines": []}
         resumed = load_checkpoint(model, path, state, seed)
         if resumed is not None:
             model, state = resumed
             state["resumed_at"].append(model.num_timesteps)
             print(f"  {job['label']}: resumed at {model.num_timesteps:,} steps", flush=True)
         record["curve"] = state["curve"]
+        state["machines"].append(record["machine"])  # where each call of a resumed run trained
 
         class Curve(BaseCallback):
             """The learning curve, a checkpoint after each of its evaluations, and the stop at ``deadline``."""
@@ -111,7 +112,8 @@ def run_one(job: dict[str, Any], deadline: float | None = None) -> dict[str, Any
         model.learn(budget - model.num_timesteps, callback=curve, reset_num_timesteps=resumed is None)
         if curve.stopped:
             return {**job, "stopped_at": model.num_timesteps}
-        agent, record["timesteps"], record["resumed_at"] = model, model.num_timesteps, state["resumed_at"]
+        agent, record["timesteps"] = model, model.num_timesteps
+        record["resumed_at"], record["machines"] = state["resumed_at"], state["machines"]
         start -= state["wall_seconds"]  # the wall time of the calls before this one
     record["eval_returns"] = m.evaluate(agent, env_id, method, job["episodes"], env_kwargs)
     record["eval_return"] = sum(record["eval_returns"]) / len(record["eval_returns"])

@@ -219,7 +219,7 @@ def test_a_run_stopped_at_the_time_limit_resumes_from_its_checkpoint(tmp_path: P
     run.main([*argv, "--time-limit", "0"])  # stopped again at 2048, then run through to the end
     run.main(argv)
     record = json.loads(result.read_text())
-    assert record["timesteps"] == 6144 and record["resumed_at"] == [2048]
+    assert record["timesteps"] == 6144 and record["resumed_at"] == [2048] and len(record["machines"]) == 2
     assert [t for t, _ in record["curve"]] == [2048, 4096, 6144] and record["curve"][0] == saved["curve"][0]
     assert not any(path.exists() for path in files.values())  # done: the checkpoint is removed
 

@@ -111,7 +111,7 @@ def run_one(job: dict[str, Any], deadline: float | None = None) -> dict[str, Any
         curve = Curve()
         model.learn(budget - model.num_timesteps, callback=curve, reset_num_timesteps=resumed is None)
         if curve.stopped:
-            return {**job, "stopped_at": model.num_timesteps}
+            return {**job, "stopped_at": curve.saved_at}  # (it took one more step to stop)
         agent, record["timesteps"] = model, model.num_timesteps
         record["resumed_at"], record["machines"] = state["resumed_at"], state["machines"]
         start -= state["wall_seconds"]  # the wall time of the calls before this one

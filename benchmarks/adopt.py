@@ -22,6 +22,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import sb3_dynamite  # noqa: F401  (registers the dlcmdp/ envs)
+from benchmarks.common import result_files
 from benchmarks.methods import METHODS, learner_kwargs
 from benchmarks.run import RESULTS, run_path
 
@@ -52,7 +53,7 @@ def adopt(source: Path, target: Path, env_id: str, recorded: str, adopted: str, 
     if not same_learner(recorded, adopted, env_id):
         raise SystemExit(f"{recorded} and {adopted} build different learners on {env_id}: rerun {adopted} instead")
     env_kwargs = variant_env_kwargs(env_id, variant)
-    files = sorted(run_path(source, env_id, "default", recorded, 0).parent.glob("seed*.json"))
+    files = result_files(run_path(source, env_id, "default", recorded, 0).parent, recursive=False)
     records = [(file, json.loads(file.read_text())) for file in files]
     records = [(file, record) for file, record in records if seeds is None or record["seed"] in seeds]
     if not records:

@@ -1,4 +1,5 @@
-"""What every committed benchmark result records: the command, the machine and the package versions."""
+"""What every committed benchmark result records (the command, the machine and the package versions), and where
+the runs' results are."""
 
 from __future__ import annotations
 
@@ -6,9 +7,19 @@ import datetime
 import importlib.metadata
 import os
 import platform
+import re
 import subprocess
+from pathlib import Path
 
 PACKAGES = ("sb3-dynamite", "torch", "stable-baselines3", "sb3-contrib", "rl-zoo3", "gymnasium", "mujoco", "numpy")
+
+RESULT_NAME = re.compile(r"seed\d+\.json")  # a run's result; its checkpoint's state is seedN.ckpt.json
+
+
+def result_files(directory: Path, recursive: bool = True) -> list[Path]:
+    """The runs' result files (``seedN.json``) in ``directory`` (and below it, if ``recursive``), sorted."""
+    found = directory.rglob("seed*.json") if recursive else directory.glob("seed*.json")
+    return sorted(path for path in found if RESULT_NAME.fullmatch(path.name))
 
 
 def cpu_model() -> str:

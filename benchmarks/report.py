@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import machine_header
+from benchmarks.common import machine_header, result_files
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TABLE_METHODS = ["dynamite", "varibad", "rl2", "oracle", "random", "zero", "informed", "oracle_scripted"]
@@ -48,7 +48,7 @@ COLOURS = {"dynamite": "tab:blue", "varibad": "tab:orange", "rl2": "tab:green", 
 
 
 def load_runs(runs: Path) -> list[dict]:
-    return [json.loads(path.read_text()) for path in sorted(runs.rglob("seed*.json"))]
+    return [json.loads(path.read_text()) for path in result_files(runs)]
 
 
 def provenance(records: list[dict]) -> str:

@@ -195,6 +195,7 @@ def test_default_budgets_are_the_benchmark_budgets_else_the_zoo_files() -> None:
 
 def test_a_run_stopped_at_the_time_limit_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     from benchmarks.checkpoint import checkpoint_files, load_checkpoint
+    from benchmarks.common import result_files
 
     argv = ["--envs", "dlcmdp/GridWorld-v0", "--methods", "dynamite", "--seeds", "0", "--budget", "6144",
             "--eval-every", "2048", "--curve-episodes", "2", "--jobs", "1", "--out", str(tmp_path)]
@@ -202,6 +203,7 @@ def test_a_run_stopped_at_the_time_limit_resumes_from_its_checkpoint(tmp_path: P
     run.main([*argv, "--time-limit", "0"])  # past the deadline from the start: one iteration (8 x 256 steps), saved
     files = checkpoint_files(result)
     assert not result.exists() and all(files[part].exists() for part in ("model", "episodes", "state"))
+    assert result_files(tmp_path) == []  # the report, adopt and plateau read results, never checkpoints
     saved = json.loads(files["state"].read_text())
     assert saved["timesteps"] == 2048 and [t for t, _ in saved["curve"]] == [2048] and saved["next_eval"] == 4096
 
@@ -222,6 +224,7 @@ def test_a_run_stopped_at_the_time_limit_resumes_from_its_checkpoint(tmp_path: P
     assert record["timesteps"] == 6144 and record["resumed_at"] == [2048] and len(record["machines"]) == 2
     assert [t for t, _ in record["curve"]] == [2048, 4096, 6144] and record["curve"][0] == saved["curve"][0]
     assert not any(path.exists() for path in files.values())  # done: the checkpoint is removed
+    assert result_files(tmp_path) == [result]
 
 
 def test_checkpoint_restores_the_reward_normaliser(tmp_path: Path) -> None:

@@ -118,6 +118,9 @@ METHODS = {
         # walking to one goal, where the oracle's seeds 1 and 3 end (ent_coef 0.01 in the zoo files)?
         _oracle_probe("oracle_ent_0.03", ent_coef=0.03),
         _oracle_probe("oracle_ent_0.05", ent_coef=0.05),
+        # ... and the same bonus on the belief methods
+        _variant("ent_0.05", ent_coef=0.05),
+        _variant("varibad_ent_0.05", algo="varibad", ent_coef=0.05),
     )
 }
 

@@ -53,7 +53,7 @@ def adopt(source: Path, target: Path, env_id: str, recorded: str, adopted: str, 
     if not same_learner(recorded, adopted, env_id):
         raise SystemExit(f"{recorded} and {adopted} build different learners on {env_id}: rerun {adopted} instead")
     env_kwargs = variant_env_kwargs(env_id, variant)
-    files = result_files(run_path(source, env_id, "default", recorded, 0).parent, recursive=False)
+    files = result_files(run_path(source, env_id, "default", recorded, 0).parent)
     records = [(file, json.loads(file.read_text())) for file in files]
     records = [(file, record) for file, record in records if seeds is None or record["seed"] in seeds]
     if not records:

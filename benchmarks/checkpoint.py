@@ -1,5 +1,5 @@
-"""Mid-run checkpoints of the benchmark runner, so that a long run (RL^2 at 1M steps takes about 2 hours on one
-core) can span several calls: interrupted, killed or stopped at ``--time-limit``, it resumes where it stopped.
+"""Mid-run checkpoints of the benchmark runner, so that a long run (RL^2 at 1M steps took 80 minutes on one
+core here) can span several calls: interrupted, killed or stopped at ``--time-limit``, it resumes where it stopped.
 
 A checkpoint of the run whose result goes to ``seedN.json`` is ``seedN.ckpt.zip`` (the model: SB3's ``save``, with
 the optimizers), ``seedN.ckpt.vecnormalize.pkl`` (the reward normaliser's statistics, where the zoo entry
@@ -9,7 +9,8 @@ ignored.
 
 A resumed run is not bit-identical to one that ran through: the envs restart their episodes (with fresh reset
 seeds drawn from the run's seed and its step count, never the evaluation seeds) and the recurrent states start
-from zero, as after SB3's ``load``. The result records the steps it resumed at (``resumed_at``).
+from zero, as after SB3's ``load``. The result records the steps it resumed at (``resumed_at``) and the machine
+of each call (``machines``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
+from benchmarks.common import write_json
 from sb3_dynamite import DynaMITEPPO
 
 
@@ -48,9 +50,7 @@ def save_checkpoint(model: BaseAlgorithm, result: Path, state: dict[str, Any]) -
         vec_normalize.save(files["vecnormalize"])
     if isinstance(model, DynaMITEPPO):
         model.save_episode_store(files["episodes"])
-    temporary = files["state"].with_suffix(".tmp")
-    temporary.write_text(json.dumps({**state, "timesteps": model.num_timesteps}, indent=1))
-    temporary.replace(files["state"])
+    write_json(files["state"], {**state, "timesteps": model.num_timesteps})
 
 
 def load_checkpoint(model: BaseAlgorithm, result: Path, state: dict[str, Any], seed: int

@@ -5,21 +5,29 @@ from __future__ import annotations
 
 import datetime
 import importlib.metadata
+import json
 import os
 import platform
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 PACKAGES = ("sb3-dynamite", "torch", "stable-baselines3", "sb3-contrib", "rl-zoo3", "gymnasium", "mujoco", "numpy")
 
 RESULT_NAME = re.compile(r"seed\d+\.json")  # a run's result; its checkpoint's state is seedN.ckpt.json
 
 
-def result_files(directory: Path, recursive: bool = True) -> list[Path]:
-    """The runs' result files (``seedN.json``) in ``directory`` (and below it, if ``recursive``), sorted."""
-    found = directory.rglob("seed*.json") if recursive else directory.glob("seed*.json")
-    return sorted(path for path in found if RESULT_NAME.fullmatch(path.name))
+def result_files(directory: Path) -> list[Path]:
+    """The runs' result files (``seedN.json``) in and below ``directory``, sorted."""
+    return sorted(path for path in directory.rglob("seed*.json") if RESULT_NAME.fullmatch(path.name))
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` to ``path`` atomically: a process killed while writing leaves the old file or none."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(data, indent=1))
+    temporary.replace(path)
 
 
 def cpu_model() -> str:

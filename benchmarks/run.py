@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.checkpoint import load_checkpoint, remove_checkpoint, save_checkpoint
-from benchmarks.common import cpu_model, git_commit, versions
+from benchmarks.common import cpu_model, git_commit, versions, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results" / "runs"
 ALL_ENVS = ["dlcmdp/GridWorld-v0", "dlcmdp/Reacher-v0", "dlcmdp/HalfCheetahVel-v0",
@@ -118,8 +118,7 @@ def run_one(job: dict[str, Any], deadline: float | None = None) -> dict[str, Any
     record["eval_returns"] = m.evaluate(agent, env_id, method, job["episodes"], env_kwargs)
     record["eval_return"] = sum(record["eval_returns"]) / len(record["eval_returns"])
     record["wall_seconds"] = time.time() - start
-    path.with_suffix(".tmp").write_text(json.dumps(record, indent=1))
-    path.with_suffix(".tmp").replace(path)  # atomic: a killed run leaves no half-written result
+    write_json(path, record)  # atomic: a killed run leaves no half-written result
     remove_checkpoint(path)
     return record
 

@@ -121,6 +121,9 @@ METHODS = {
         # ... and the same bonus on the belief methods
         _variant("ent_0.05", ent_coef=0.05),
         _variant("varibad_ent_0.05", algo="varibad", ent_coef=0.05),
+        # the PPO loss trains the encoder too (end to end, as RL^2 trains its LSTM): does RL^2's earlier escape from
+        # standing still on HalfCheetahVel come from training the recurrence with the RL loss?
+        _variant("through_encoder", rl_loss_through_encoder=True),
     )
 }
 

@@ -54,6 +54,8 @@ ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], tuple[str, ...]]] = {
 
 #: the policy option of the drift-aware belief normaliser
 DRIFT = {"belief_norm_drift": True}
+#: the encoder option that lets the policy read a_{t-1} and r_{t-1} besides s_t and the belief
+PASS_ACTION_REWARD = {"pass_action_reward_to_policy": True}
 #: the belief methods' policy size on Reacher and ScratchItch
 SMALL_POLICY = {"net_arch": [128, 128]}
 
@@ -124,6 +126,8 @@ METHODS = {
         # the PPO loss trains the encoder too (end to end, as RL^2 trains its LSTM): does RL^2's earlier escape from
         # standing still on HalfCheetahVel come from training the recurrence with the RL loss?
         _variant("through_encoder", rl_loss_through_encoder=True),
+        # ... or from the policy reading a_{t-1} and r_{t-1} directly (RL^2's LSTM reads them; ours s_t and the belief)?
+        _variant("pass_action_reward", policy_kwargs={"features_extractor_kwargs": PASS_ACTION_REWARD}),
     )
 }
 
@@ -215,9 +219,18 @@ def learner_kwargs(method: Method, env_id: str) -> tuple[dict[str, Any], dict[st
     kwargs = algorithm_kwargs(hyperparams)
     overrides = dict(method.overrides)
     if "policy_kwargs" in overrides:
-        overrides["policy_kwargs"] = {**kwargs.get("policy_kwargs", {}), **overrides["policy_kwargs"]}
+        overrides["policy_kwargs"] = merged(kwargs.get("policy_kwargs", {}), overrides["policy_kwargs"])
     kwargs.update(overrides)
     return hyperparams, kwargs, overrides
+
+
+def merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated with ``update``, nested dicts (``features_extractor_kwargs``) merged key by key."""
+    result = dict(base)
+    for key, value in update.items():
+        result[key] = merged(result[key], value) if isinstance(value, dict) and isinstance(result.get(key), dict) \
+            else value
+    return result
 
 
 def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, Any], device: str = "cpu"

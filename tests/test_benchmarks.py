@@ -93,12 +93,17 @@ def test_every_learned_method_builds_with_its_overrides() -> None:
         assert budget == float(methods.zoo_hyperparams(method.algo, env_id)["n_timesteps"])
         assert str(model.device) == "cpu"
         for key, value in method.overrides.items():
-            if key == "policy_kwargs":  # merged into the zoo's policy_kwargs, which stay
+            if key == "policy_kwargs":  # merged into the zoo's policy_kwargs, which stay (nested dicts key by key)
                 zoo = methods.algorithm_kwargs(methods.zoo_hyperparams(method.algo, env_id))
-                merged = {**zoo["policy_kwargs"], **value}
+                merged = methods.merged(zoo["policy_kwargs"], value)
                 assert settings[key] == methods.json_safe(merged), name
                 assert merged.items() <= model.policy_kwargs.items(), name
-                assert all(getattr(model.policy, k) == v for k, v in value.items()), name
+                for k, v in value.items():
+                    if isinstance(v, dict):
+                        assert zoo["policy_kwargs"][k].items() <= getattr(model.policy, k).items(), name
+                        assert v.items() <= getattr(model.policy, k).items(), name
+                    else:
+                        assert getattr(model.policy, k) == v, name
             else:
                 assert getattr(model, key) == value and settings[key] == value, name
     no_termination = methods.build_learner(methods.METHODS["no_termination"], "dlcmdp/GridWorld-v0", 0, {})[0]

@@ -113,6 +113,29 @@ def test_rl_loss_through_encoder_trains_the_encoder_with_ppo() -> None:
         assert moved == should_move
 
 
+def test_pass_action_reward_to_policy_feeds_the_previous_action_and_reward_to_the_policy(tmp_path) -> None:
+    kwargs = {"features_extractor_kwargs": {"pass_action_reward_to_policy": True}}
+    default = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", **SMALL)
+    passing = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", policy_kwargs=kwargs, **SMALL)
+    obs_dim = passing.observation_space.shape[0]
+    encoder = passing.policy.features_extractor
+    assert passing.policy.mlp_extractor.policy_net[0].in_features == obs_dim + passing.policy.belief_dim
+    assert default.policy.mlp_extractor.policy_net[0].in_features == encoder.state_dim + default.policy.belief_dim
+    obs = th.randn(4, obs_dim)
+    other_reward = obs.clone()
+    other_reward[:, -1] += 1.0  # only r_{t-1} differs; the belief is held fixed
+    belief = th.randn(4, passing.policy.belief_dim)
+    for model, reads_reward in ((default, False), (passing, True)):
+        inputs = [model.policy.policy_input(o, belief) for o in (obs, other_reward)]
+        assert (not th.equal(*inputs)) == reads_reward
+    th.testing.assert_close(passing.policy.policy_input(obs, belief)[:, :obs_dim], obs)
+    passing.learn(128)
+    passing.save(tmp_path / "model")
+    loaded = DynaMITEPPO.load(tmp_path / "model")
+    assert loaded.policy.features_extractor.pass_action_reward_to_policy
+    th.testing.assert_close(loaded.policy.policy_input(obs, belief), passing.policy.policy_input(obs, belief))
+
+
 def synthetic_batch(n_episodes: int = 3, horizon: int = 20, seed: int = 0) -> EpisodeBatch:
     g = th.Generator().manual_seed(seed)
     observations = th.randn(n_episodes, horizon + 1, 12, generator=g)

@@ -3,7 +3,8 @@
 - :class:`BeliefEncoder`, a features extractor that hosts the inference network: embeddings of
   ``x_t = (s_t, a_{t-1}, r_{t-1})``, a GRU over the whole episode (not reset at session boundaries: the
   agent does not observe them), the posterior head ``b_t = (mu_t, logvar_t)`` and the termination head
-  ``c_t``. Its ``forward`` returns ``features(s_t)``, the state part of the policy input.
+  ``c_t``. Its ``forward`` returns ``features(s_t)``, the state part of the policy input (or all of
+  ``x_t`` with ``pass_action_reward_to_policy``).
 - :class:`RewardDecoder` ``p(r_j | s_j, a_j, s_{j+1}, z)`` and :class:`StateDecoder`
   ``p(s_{j+1} | s_j, a_j, z)`` (Gaussian, i.e. squared error).
 - :class:`LatentDynamicsPrior` ``f(b) -> (mu', logvar')``: the prior of a new session given the previous
@@ -29,7 +30,8 @@ class BeliefEncoder(BaseFeaturesExtractor):
     """Inference network ``q(m_t, d_t | tau_{:t})`` hosted as an SB3 features extractor.
 
     The observation is ``[s_t, a_{t-1}, r_{t-1}]`` (see ``VecPreviousActionReward``). ``forward`` returns
-    ``s_t`` (the policy's state features); :meth:`embed`, the GRU and :meth:`heads` give the belief. The
+    ``s_t`` (the policy's state features; the whole observation with ``pass_action_reward_to_policy``);
+    :meth:`embed`, the GRU and :meth:`heads` give the belief. The
     recurrence itself is driven by the policy (``_process_sequence``) during rollouts and by
     :meth:`encode_episodes` for the VAE: both see exactly the same inputs.
 
@@ -42,6 +44,8 @@ class BeliefEncoder(BaseFeaturesExtractor):
     :param action_embed_dim: size of the action embedding (0: the action is not encoded).
     :param reward_embed_dim: size of the reward embedding.
     :param logvar_min: floor of the posterior log-variance (keeps KL-based terms well conditioned).
+    :param pass_action_reward_to_policy: the policy reads ``a_{t-1}`` and ``r_{t-1}`` besides ``s_t`` (as RL^2's
+        recurrent policy does); by default only ``s_t`` and the belief, as in VariBAD.
     """
 
     def __init__(
@@ -55,11 +59,14 @@ class BeliefEncoder(BaseFeaturesExtractor):
         action_embed_dim: int = 16,
         reward_embed_dim: int = 16,
         logvar_min: float = -6.0,
+        pass_action_reward_to_policy: bool = False,
     ) -> None:
         self.state_dim = int(observation_space.shape[0]) - action_dim - 1
         if self.state_dim < 1:
             raise ValueError(f"observation {observation_space} is too small to hold (s, a_prev, r_prev)")
-        super().__init__(observation_space, features_dim=self.state_dim)
+        self.pass_action_reward_to_policy = bool(pass_action_reward_to_policy)
+        features_dim = int(observation_space.shape[0]) if self.pass_action_reward_to_policy else self.state_dim
+        super().__init__(observation_space, features_dim=features_dim)
         self.action_dim = action_dim
         self.latent_dim = latent_dim
         self.logvar_min = logvar_min
@@ -73,8 +80,8 @@ class BeliefEncoder(BaseFeaturesExtractor):
         self.termination = nn.Linear(gru_hidden_size, 1)
 
     def forward(self, observations: th.Tensor) -> th.Tensor:
-        """``features(s_t)``: the state part of the observation."""
-        return observations[..., : self.state_dim]
+        """``features(s_t)``: the state part of the observation (all of it with ``pass_action_reward_to_policy``)."""
+        return observations if self.pass_action_reward_to_policy else observations[..., : self.state_dim]
 
     def split(self, observations: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
         """``(s_t, a_{t-1}, r_{t-1})`` of a batch of wrapped observations."""

@@ -228,8 +228,8 @@ def merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     """``base`` updated with ``update``, nested dicts (``features_extractor_kwargs``) merged key by key."""
     result = dict(base)
     for key, value in update.items():
-        result[key] = merged(result[key], value) if isinstance(value, dict) and isinstance(result.get(key), dict) \
-            else value
+        both_dicts = isinstance(value, dict) and isinstance(result.get(key), dict)
+        result[key] = merged(result[key], value) if both_dicts else value
     return result
 
 

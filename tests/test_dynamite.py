@@ -118,9 +118,9 @@ def test_pass_action_reward_to_policy_feeds_the_previous_action_and_reward_to_th
     default = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", **SMALL)
     passing = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", policy_kwargs=kwargs, **SMALL)
     obs_dim = passing.observation_space.shape[0]
-    encoder = passing.policy.features_extractor
+    state_dim = default.policy.features_extractor.state_dim
     assert passing.policy.mlp_extractor.policy_net[0].in_features == obs_dim + passing.policy.belief_dim
-    assert default.policy.mlp_extractor.policy_net[0].in_features == encoder.state_dim + default.policy.belief_dim
+    assert default.policy.mlp_extractor.policy_net[0].in_features == state_dim + default.policy.belief_dim
     obs = th.randn(4, obs_dim)
     other_reward = obs.clone()
     other_reward[:, -1] += 1.0  # only r_{t-1} differs; the belief is held fixed

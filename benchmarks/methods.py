@@ -128,6 +128,8 @@ METHODS = {
         _variant("through_encoder", rl_loss_through_encoder=True),
         # ... or from the policy reading a_{t-1} and r_{t-1} directly (RL^2's LSTM reads them; ours s_t and the belief)?
         _variant("pass_action_reward", policy_kwargs={"features_extractor_kwargs": PASS_ACTION_REWARD}),
+        _variant("varibad_pass_action_reward", algo="varibad",
+                 policy_kwargs={"features_extractor_kwargs": PASS_ACTION_REWARD}),
     )
 }
 

@@ -19,10 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_runner_resumes_and_report_writes_tables(tmp_path: Path) -> None:
     argv = ["--envs", "dlcmdp/GridWorld-v0", "--methods", "random", "informed", "oracle_scripted", "dynamite",
-            "--seeds", "0", "--budget", "4096", "--eval-every", "2048", "--jobs", "1", "--out", str(tmp_path / "runs")]
+            "pass_action_reward", "--seeds", "0", "--budget", "4096", "--eval-every", "2048", "--jobs", "1",
+            "--out", str(tmp_path / "runs")]
     run.main(argv)
     files = sorted((tmp_path / "runs").rglob("seed*.json"))
-    assert [f.parent.name for f in files] == ["dynamite", "informed", "oracle_scripted", "random"]
+    assert [f.parent.name for f in files] == ["dynamite", "informed", "oracle_scripted", "pass_action_reward", "random"]
     record = json.loads(files[0].read_text())
     assert record["timesteps"] == 4096 and [t for t, _ in record["curve"]] == [2048, 4096]
     assert len(record["eval_returns"]) == 25 and record["versions"]["torch"].startswith("2.")
@@ -32,12 +33,14 @@ def test_runner_resumes_and_report_writes_tables(tmp_path: Path) -> None:
     assert [f.stat().st_mtime_ns for f in files] == stamps
     run.main([*argv, "--budget", "2048"])  # another budget (the last one given wins): the learned run is redone
     assert json.loads(files[0].read_text())["timesteps"] == 2048
-    assert [f.stat().st_mtime_ns for f in files[1:]] == stamps[1:]  # scripted runs have no budget
+    scripted = [k for k, f in enumerate(files) if f.parent.name in ("informed", "oracle_scripted", "random")]
+    assert [files[k].stat().st_mtime_ns for k in scripted] == [stamps[k] for k in scripted]  # they have no budget
 
     subprocess.run([sys.executable, "-m", "benchmarks.report", "--results", str(tmp_path)], cwd=ROOT, check=True,
                    capture_output=True)
     table = pd.read_csv(tmp_path / "table1.csv", comment="#")
-    assert set(table["method"]) == {"random", "informed", "oracle_scripted", "dynamite"}
+    # Table 1 holds the belief methods with the a_{t-1}, r_{t-1} policy input as rows of their own
+    assert set(table["method"]) == {"random", "informed", "oracle_scripted", "dynamite", "pass_action_reward"}
     informed = table[table["method"] == "informed"]["eval_return"].item()
     random = table[table["method"] == "random"]["eval_return"].item()
     assert informed > 35 > 0 > random  # the scripted references on the paired evaluation seeds

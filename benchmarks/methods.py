@@ -130,6 +130,9 @@ METHODS = {
         _variant("pass_action_reward", policy_kwargs={"features_extractor_kwargs": PASS_ACTION_REWARD}),
         _variant("varibad_pass_action_reward", algo="varibad",
                  policy_kwargs={"features_extractor_kwargs": PASS_ACTION_REWARD}),
+        # ... and a memoryless baseline: PPO (the oracle's zoo entry) reading s_t, a_{t-1}, r_{t-1} but no belief:
+        # how much of the belief methods' return with that input needs the belief at all?
+        Method("ppo_action_reward", algo="oracle", observes="previous_action_reward"),
     )
 }
 
@@ -246,6 +249,8 @@ def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, 
     env_kwargs = {**hyperparams.get("env_kwargs", {}), **env_kwargs}
     if method.observes == "oracle":
         env_kwargs["oracle"] = True
+    elif env_kwargs.get("oracle"):  # the oracle's zoo entry (ppo.yml) trained on the agent's own view
+        env_kwargs["oracle"] = False
     env = make_vec_env(env_id, n_envs=int(hyperparams.get("n_envs", 1)), seed=seed, env_kwargs=env_kwargs)
     if method.observes == "previous_action_reward":
         env = VecPreviousActionReward(env)

@@ -110,6 +110,10 @@ def test_every_learned_method_builds_with_its_overrides() -> None:
                 assert getattr(model, key) == value and settings[key] == value, name
     no_termination = methods.build_learner(methods.METHODS["no_termination"], "dlcmdp/GridWorld-v0", 0, {})[0]
     assert not no_termination.policy.use_termination  # c_t leaves the policy input with its loss
+    # the memoryless baseline trains the oracle's zoo entry on the agent's view (s_t, a_{t-1}, r_{t-1}), not on k
+    memoryless, _, settings = methods.build_learner(methods.METHODS["ppo_action_reward"], "dlcmdp/GridWorld-v0", 0, {})
+    assert settings["env_kwargs"]["oracle"] is False
+    assert memoryless.observation_space == no_termination.observation_space
     no_input = methods.build_learner(methods.METHODS["drift_norm_termination_no_input"], "dlcmdp/GridWorld-v0", 0,
                                      {})[0]
     assert not no_input.policy.use_termination and no_input.termination_coef == 1.0  # the loss stays

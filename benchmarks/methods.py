@@ -247,10 +247,8 @@ def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, 
     hyperparams, kwargs, overrides = learner_kwargs(method, env_id)
     cls, _ = ALGORITHMS[method.algo]
     env_kwargs = {**hyperparams.get("env_kwargs", {}), **env_kwargs}
-    if method.observes == "oracle":
-        env_kwargs["oracle"] = True
-    elif env_kwargs.get("oracle"):  # the oracle's zoo entry (ppo.yml) trained on the agent's own view
-        env_kwargs["oracle"] = False
+    if method.observes == "oracle" or "oracle" in env_kwargs:  # the method's view decides, not its zoo entry's
+        env_kwargs["oracle"] = method.observes == "oracle"
     env = make_vec_env(env_id, n_envs=int(hyperparams.get("n_envs", 1)), seed=seed, env_kwargs=env_kwargs)
     if method.observes == "previous_action_reward":
         env = VecPreviousActionReward(env)

@@ -16,6 +16,9 @@ versions. Examples::
     # the switch-frequency sweep
     python -m benchmarks.run --envs dlcmdp/HalfCheetahVel-v0 --methods dynamite varibad --seeds 0 \\
         --switch-probs 0 0.005 0.01 0.02 0.05 0.1 0.25 0.5 1.0 --jobs 2
+    # another env than the registered one (here GridWorld with hidden goal cells): a variant of its own
+    python -m benchmarks.run --envs dlcmdp/GridWorld-v0 --methods dynamite ppo_action_reward --seeds 0 1 2 \\
+        --env-kwargs observe_goals=False
     # a long run in calls of at most ten minutes (e.g. on a lent machine): repeat until it is done
     python -m benchmarks.run --envs dlcmdp/HalfCheetahVel-v0 --methods rl2 --seeds 0 --time-limit 540
 
@@ -34,6 +37,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from benchmarks.checkpoint import load_checkpoint, remove_checkpoint, save_checkpoint
 from benchmarks.common import cpu_model, git_commit, versions, write_json
@@ -65,6 +70,8 @@ def run_one(job: dict[str, Any], deadline: float | None = None) -> dict[str, Any
                               "versions": versions(), "commit": git_commit(), "curve": []}
     if method.scripted:
         agent = m.scripted_agent(method, env_id)
+        # a reference policy sees what it needs (GridWorld's goal cells): same seeds, hence the same episodes
+        env_kwargs = record["env_kwargs"] = {**env_kwargs, **agent.needs}
         record["timesteps"] = 0
     else:
         model, _, record["settings"] = m.build_learner(method, env_id, seed, env_kwargs, job["device"])
@@ -142,6 +149,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--switch-probs", nargs="+", type=float, default=None,
                         help="run each env at these switch probabilities p (the p-sweep) instead of its default")
+    parser.add_argument("--env-kwargs", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="env arguments (YAML values) on top of the registered ones; they name the variant")
     parser.add_argument("--budget", type=int, default=None,
                         help="timesteps per run (default: the env's benchmark budget, else the zoo file's)")
     parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply the default budgets")
@@ -158,7 +167,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.episodes < 25:
         parser.error("--episodes must be at least 25 (paired evaluation of the benchmark)")
+    try:
+        pairs = [item.split("=", 1) for item in args.env_kwargs]
+        args.env_kwargs = {key: yaml.safe_load(value) for key, value in pairs}
+    except ValueError:
+        parser.error(f"--env-kwargs takes KEY=VALUE pairs (e.g. observe_goals=False), got {args.env_kwargs}")
+    if "switch_prob" in args.env_kwargs:
+        parser.error("give the switch probability with --switch-probs, not --env-kwargs")
     return args
+
+
+def variants(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
+    """The (name, env arguments) of each env variant to run: ``default`` is the registered env; a switch
+    probability is named ``p=<p>`` and other arguments ``key=value``, joined by commas."""
+    probs = [None] if args.switch_probs is None else args.switch_probs
+    result = []
+    for p in probs:
+        env_kwargs = {**({} if p is None else {"switch_prob": p}), **args.env_kwargs}
+        names = [f"p={p:g}"] if p is not None else []
+        names += [f"{key}={value}" for key, value in args.env_kwargs.items()]
+        result.append((",".join(names) or "default", env_kwargs))
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -170,11 +199,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"unknown methods {unknown}; choose from {sorted(METHODS)}")
     envs = ALL_ENVS if args.envs == ["all"] else args.envs
     command = "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None else argv)
-    variants = [("default", {})] if args.switch_probs is None else [
-        (f"p={p:g}", {"switch_prob": p}) for p in args.switch_probs]
     jobs = []
     for env_id in envs:
-        for variant, env_kwargs in variants:
+        for variant, env_kwargs in variants(args):
             for method in args.methods:
                 if method == "informed" and env_id != "dlcmdp/GridWorld-v0":
                     continue

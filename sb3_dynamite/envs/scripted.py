@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -29,6 +29,8 @@ class ScriptedPolicy(ABC):
     """A hand-written policy with SB3's ``predict`` signature (batched or single observations)."""
 
     observes = "plain"
+    #: env arguments the policy needs to act (e.g. GridWorld's ``observe_goals=True``)
+    needs: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, action_space: gym.Space) -> None:
         self.action_space = action_space
@@ -76,9 +78,10 @@ def grid_step_towards(agent: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 class GridWorldOracle(ScriptedPolicy):
-    """Knows which goal pays (``oracle=True``): walks to it and stays."""
+    """Knows which goal pays (``oracle=True``): walks to it and stays. Reads the goal cells."""
 
     observes = "oracle"
+    needs: ClassVar[dict[str, Any]] = {"observe_goals": True}
 
     def _act(self, observation: np.ndarray, state: Any, episode_start: np.ndarray) -> tuple[np.ndarray, Any]:
         agent, goals = observation[:, 0:2], observation[:, 2:6].reshape(-1, 2, 2)
@@ -88,9 +91,10 @@ class GridWorldOracle(ScriptedPolicy):
 
 class GridWorldInformed(ScriptedPolicy):
     """Uses only what the agent observes: heads for the nearer goal; on a goal, stays while it pays
-    (+1) and heads for the other goal after a 0 there. Needs ``observe_goals=True``."""
+    (+1) and heads for the other goal after a 0 there. Reads the goal cells."""
 
     observes = "previous_action_reward"
+    needs: ClassVar[dict[str, Any]] = {"observe_goals": True}
 
     def _act(self, observation: np.ndarray, state: Any, episode_start: np.ndarray) -> tuple[np.ndarray, Any]:
         agent, goals = observation[:, 0:2], observation[:, 2:6].reshape(-1, 2, 2)

@@ -71,21 +71,26 @@ def test_p_sweep_runs_each_switch_probability_and_reports_it(tmp_path: Path) -> 
 
 
 def test_env_kwargs_run_a_variant_of_their_own(tmp_path: Path) -> None:
-    """GridWorld with hidden goal cells: the learners see (x, y) only, the scripted references (which read the
-    goals) see them on the same seeds, hence score as on the registered env."""
-    argv = ["--envs", "dlcmdp/GridWorld-v0", "--methods", "informed", "ppo_action_reward", "--seeds", "0",
+    """GridWorld with hidden goal cells: the learners and the informed policy see (x, y) only; the scripted oracle
+    (which reads the goals) sees them on the same seeds, hence scores as on the registered env."""
+    argv = ["--envs", "dlcmdp/GridWorld-v0", "--methods", "informed", "oracle_scripted", "ppo_action_reward",
+            "--seeds", "0",
             "--budget", "2048", "--jobs", "1", "--out", str(tmp_path)]
     run.main([*argv, "--env-kwargs", "observe_goals=False"])
     run.main(argv)
     hidden, default = ("observe_goals=False", {"observe_goals": False}), ("default", {})
     records = {(variant, method): json.loads(run.run_path(tmp_path, "dlcmdp/GridWorld-v0", variant, method, 0)
                                              .read_text())
-               for variant, _ in (hidden, default) for method in ("informed", "ppo_action_reward")}
+               for variant, _ in (hidden, default) for method in ("informed", "oracle_scripted", "ppo_action_reward")}
     learner = records["observe_goals=False", "ppo_action_reward"]
     assert learner["env_kwargs"] == {"observe_goals": False}
     assert learner["settings"]["env_kwargs"] == {"oracle": False, "observe_goals": False}
-    assert records["observe_goals=False", "informed"]["env_kwargs"] == {"observe_goals": True}
-    assert records["observe_goals=False", "informed"]["eval_returns"] == records["default", "informed"]["eval_returns"]
+    oracle = records["observe_goals=False", "oracle_scripted"]
+    assert oracle["env_kwargs"] == {"observe_goals": True}
+    assert oracle["eval_returns"] == records["default", "oracle_scripted"]["eval_returns"]
+    informed = records["observe_goals=False", "informed"]
+    assert informed["env_kwargs"] == {"observe_goals": False}
+    assert informed["eval_return"] < records["default", "informed"]["eval_return"]  # it has to find the goals
     model, _, _ = methods.build_learner(methods.METHODS["ppo_action_reward"], "dlcmdp/GridWorld-v0", 0,
                                         {"observe_goals": False})
     assert model.observation_space.shape == (2 + 5 + 1,)  # (x, y), one-hot a_{t-1}, r_{t-1}: no goal cells

@@ -189,6 +189,30 @@ def test_gridworld_informed_policy_between_random_and_oracle() -> None:
     assert scores["oracle"] > 45, scores
 
 
+def test_gridworld_informed_policy_finds_hidden_goals() -> None:
+    """With the goal cells hidden it sweeps the grid: without session switches it reaches the paying goal within
+    one sweep (24 moves) and stays; with them it scores between random and itself with the goals observed."""
+    env = make_reference_env("dlcmdp/GridWorld-v0", "previous_action_reward", seed=3,
+                             env_kwargs={"observe_goals": False, "switch_prob": 0.0})
+    policy = GridWorldInformed(env.action_space)
+    assert env.observation_space.shape == (8,) and len({tuple(c) for c in policy.sweep()}) == 25
+    for _ in range(10):
+        obs, state, start, rewards = env.reset(), None, np.ones(1, dtype=bool), []
+        for _ in range(60):
+            action, state = policy.predict(obs, state, start)
+            obs, reward, done, _ = env.step(action)
+            rewards.append(float(reward[0]))
+            start = done
+        first = rewards.index(1.0)
+        assert first < 24 and rewards[first:] == [1.0] * (60 - first)
+    scores = {}
+    for observe_goals in (True, False):
+        env = make_reference_env("dlcmdp/GridWorld-v0", "previous_action_reward", n_envs=4, seed=1,
+                                 env_kwargs={"observe_goals": observe_goals})
+        scores[observe_goals] = evaluate_policy(GridWorldInformed(env.action_space), env, 60)[0]
+    assert 0 < 30 < scores[False] < scores[True], scores
+
+
 @pytest.mark.parametrize("env_id", ENV_IDS)
 @pytest.mark.parametrize("switch_prob", [-0.1, 1.5, float("nan")])
 def test_bad_switch_prob_is_rejected(env_id: str, switch_prob: float) -> None:

@@ -90,13 +90,19 @@ class GridWorldOracle(ScriptedPolicy):
 
 
 class GridWorldInformed(ScriptedPolicy):
-    """Uses only what the agent observes: heads for the nearer goal; on a goal, stays while it pays
-    (+1) and heads for the other goal after a 0 there. Reads the goal cells."""
+    """Uses only what the agent observes. With the goal cells observed: heads for the nearer goal; on a goal,
+    stays while it pays (+1) and heads for the other goal after a 0 there. With them hidden
+    (``observe_goals=False``) it first has to find them: it sweeps the grid row by row, remembers each cell whose
+    reward shows a goal (+1 paying, 0 not paying), stays on a goal while it pays, and after a 0 there heads for
+    the other goal if it has found it, else sweeps on. The sweep assumes the registered 5x5 grid (``size``)."""
 
     observes = "previous_action_reward"
-    needs: ClassVar[dict[str, Any]] = {"observe_goals": True}
+    size = 5
+    goal_obs_dim = 6 + 5 + 1  # (x, y), the two goal cells, one-hot a_{t-1}, r_{t-1}
 
     def _act(self, observation: np.ndarray, state: Any, episode_start: np.ndarray) -> tuple[np.ndarray, Any]:
+        if observation.shape[1] != self.goal_obs_dim:
+            return self._search(observation, state, episode_start)
         agent, goals = observation[:, 0:2], observation[:, 2:6].reshape(-1, 2, 2)
         previous_reward = observation[:, -1]
         rows = np.arange(len(observation))
@@ -107,6 +113,36 @@ class GridWorldInformed(ScriptedPolicy):
         here = np.argmin(distance, axis=1)
         target = np.where(on_goal, np.where(previous_reward > 0.5, here, 1 - here), target)
         return grid_step_towards(agent, goals[rows, target]), target
+
+    def sweep(self) -> np.ndarray:
+        """The cells of the grid in the order the search visits them: row by row, turning at each end."""
+        rows = [[(x, y) for x in (range(self.size) if y % 2 == 0 else reversed(range(self.size)))]
+                for y in range(self.size)]
+        return np.array([cell for row in rows for cell in row], dtype=np.int64)
+
+    def _search(self, observation: np.ndarray, state: Any, episode_start: np.ndarray) -> tuple[np.ndarray, Any]:
+        """The hidden-goal policy; ``state`` is, per env, the goals found, the one believed to pay and the sweep
+        position."""
+        path = self.sweep()
+        memory = [None] * len(observation) if state is None else state
+        actions = np.zeros(len(observation), dtype=np.int64)
+        for i, (row, start) in enumerate(zip(observation, episode_start, strict=True)):
+            if start or memory[i] is None:
+                memory[i] = {"goals": [], "paying": None, "next": 0}
+            mem, here, reward = memory[i], tuple(int(v) for v in row[:2]), float(row[-1])
+            if not start and reward > -0.05:  # this cell is a goal: +1 it pays, 0 it does not
+                if here not in mem["goals"]:
+                    mem["goals"].append(here)
+                others = [goal for goal in mem["goals"] if goal != here]
+                mem["paying"] = here if reward > 0.5 else (others[0] if others else None)
+            if mem["paying"] is None:  # sweep on to the next cell not yet passed
+                while mem["next"] < len(path) - 1 and tuple(path[mem["next"]]) == here:
+                    mem["next"] += 1
+                target = path[mem["next"]]
+            else:
+                target = np.array(mem["paying"])
+            actions[i] = grid_step_towards(np.array([here]), target[None])[0]
+        return actions, memory
 
 
 class ReacherOracle(ScriptedPolicy):

@@ -56,6 +56,8 @@ ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], tuple[str, ...]]] = {
 DRIFT = {"belief_norm_drift": True}
 #: the encoder option that lets the policy read a_{t-1} and r_{t-1} besides s_t and the belief
 PASS_ACTION_REWARD = {"pass_action_reward_to_policy": True}
+#: generalised state-dependent exploration (gSDE), the noise resampled every 4 steps as in rl-zoo3's HalfCheetahBullet
+SDE = {"use_sde": True, "sde_sample_freq": 4}
 #: the belief methods' policy size on Reacher and ScratchItch
 SMALL_POLICY = {"net_arch": [128, 128]}
 
@@ -133,6 +135,11 @@ METHODS = {
         # ... and a memoryless baseline: PPO (the oracle's zoo entry) reading s_t, a_{t-1}, r_{t-1} but no belief:
         # how much of the belief methods' return with that input needs the belief at all?
         Method("ppo_action_reward", algo="oracle", observes="previous_action_reward"),
+        # does RL^2 leave the HalfCheetahs' standing-still plateau sooner because its recurrence makes exploration
+        # correlated in time? The HalfCheetah PPO settings (log_std_init -2, ReLU, 256x256) are rl-zoo3's
+        # HalfCheetahBullet ones, which explore with gSDE (noise resampled every 4 steps); ours use independent noise
+        _oracle_probe("oracle_sde", **SDE),
+        _variant("pass_action_reward_sde", policy_kwargs={"features_extractor_kwargs": PASS_ACTION_REWARD}, **SDE),
     )
 }
 

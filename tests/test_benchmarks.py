@@ -152,6 +152,8 @@ def test_every_learned_method_builds_with_its_overrides() -> None:
     no_input = methods.build_learner(methods.METHODS["drift_norm_termination_no_input"], "dlcmdp/GridWorld-v0", 0,
                                      {})[0]
     assert not no_input.policy.use_termination and no_input.termination_coef == 1.0  # the loss stays
+    sde = methods.build_learner(methods.METHODS["pass_action_reward_sde"], env_id, 0, {})[0]
+    assert sde.policy.use_sde and sde.policy.features_extractor.pass_action_reward_to_policy  # gSDE in the policy
 
 
 def test_ablation_figures_keep_only_envs_with_an_ablation() -> None:

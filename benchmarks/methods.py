@@ -138,6 +138,9 @@ METHODS = {
         # does RL^2 leave the HalfCheetahs' standing-still plateau sooner because its recurrence makes exploration
         # correlated in time? The HalfCheetah PPO settings (log_std_init -2, ReLU, 256x256) are rl-zoo3's
         # HalfCheetahBullet ones, which explore with gSDE (noise resampled every 4 steps); ours use independent noise
+        # on GridWorld with hidden goal cells the belief has to hold both cells: is latent_dim 5 too small for that?
+        _variant("pass_action_reward_latent_16", latent_dim=16,
+                 policy_kwargs={"features_extractor_kwargs": PASS_ACTION_REWARD}),
         _oracle_probe("oracle_sde", **SDE),
         _variant("pass_action_reward_sde", policy_kwargs={"features_extractor_kwargs": PASS_ACTION_REWARD}, **SDE),
     )

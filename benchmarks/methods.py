@@ -54,8 +54,8 @@ ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], tuple[str, ...]]] = {
 
 #: the policy option of the drift-aware belief normaliser
 DRIFT = {"belief_norm_drift": True}
-#: the encoder option that lets the policy read a_{t-1} and r_{t-1} besides s_t and the belief
-PASS_ACTION_REWARD = {"pass_action_reward_to_policy": True}
+#: the policy option (of the encoder) that lets the policy read a_{t-1} and r_{t-1} besides s_t and the belief
+PASS_ACTION_REWARD = {"features_extractor_kwargs": {"pass_action_reward_to_policy": True}}
 #: generalised state-dependent exploration (gSDE), the noise resampled every 4 steps as in rl-zoo3's HalfCheetahBullet
 SDE = {"use_sde": True, "sde_sample_freq": 4}
 #: the belief methods' policy size on Reacher and ScratchItch
@@ -129,20 +129,18 @@ METHODS = {
         # standing still on HalfCheetahVel come from training the recurrence with the RL loss?
         _variant("through_encoder", rl_loss_through_encoder=True),
         # ... or from the policy reading a_{t-1} and r_{t-1} directly (RL^2's LSTM reads them; ours s_t and the belief)?
-        _variant("pass_action_reward", policy_kwargs={"features_extractor_kwargs": PASS_ACTION_REWARD}),
-        _variant("varibad_pass_action_reward", algo="varibad",
-                 policy_kwargs={"features_extractor_kwargs": PASS_ACTION_REWARD}),
+        _variant("pass_action_reward", policy_kwargs=PASS_ACTION_REWARD),
+        _variant("varibad_pass_action_reward", algo="varibad", policy_kwargs=PASS_ACTION_REWARD),
         # ... and a memoryless baseline: PPO (the oracle's zoo entry) reading s_t, a_{t-1}, r_{t-1} but no belief:
         # how much of the belief methods' return with that input needs the belief at all?
         Method("ppo_action_reward", algo="oracle", observes="previous_action_reward"),
+        # on GridWorld with hidden goal cells the belief has to hold both cells: is latent_dim 5 too small for that?
+        _variant("pass_action_reward_latent_16", latent_dim=16, policy_kwargs=PASS_ACTION_REWARD),
         # does RL^2 leave the HalfCheetahs' standing-still plateau sooner because its recurrence makes exploration
         # correlated in time? The HalfCheetah PPO settings (log_std_init -2, ReLU, 256x256) are rl-zoo3's
         # HalfCheetahBullet ones, which explore with gSDE (noise resampled every 4 steps); ours use independent noise
-        # on GridWorld with hidden goal cells the belief has to hold both cells: is latent_dim 5 too small for that?
-        _variant("pass_action_reward_latent_16", latent_dim=16,
-                 policy_kwargs={"features_extractor_kwargs": PASS_ACTION_REWARD}),
         _oracle_probe("oracle_sde", **SDE),
-        _variant("pass_action_reward_sde", policy_kwargs={"features_extractor_kwargs": PASS_ACTION_REWARD}, **SDE),
+        _variant("pass_action_reward_sde", policy_kwargs=PASS_ACTION_REWARD, **SDE),
     )
 }
 

@@ -74,8 +74,7 @@ def test_env_kwargs_run_a_variant_of_their_own(tmp_path: Path) -> None:
     """GridWorld with hidden goal cells: the learners and the informed policy see (x, y) only; the scripted oracle
     (which reads the goals) sees them on the same seeds, hence scores as on the registered env."""
     argv = ["--envs", "dlcmdp/GridWorld-v0", "--methods", "informed", "oracle_scripted", "ppo_action_reward",
-            "--seeds", "0",
-            "--budget", "2048", "--jobs", "1", "--out", str(tmp_path)]
+            "--seeds", "0", "--budget", "2048", "--jobs", "1", "--out", str(tmp_path)]
     run.main([*argv, "--env-kwargs", "observe_goals=False"])
     run.main(argv)
     hidden, default = ("observe_goals=False", {"observe_goals": False}), ("default", {})

@@ -54,8 +54,10 @@ ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], tuple[str, ...]]] = {
 
 #: the policy option of the drift-aware belief normaliser
 DRIFT = {"belief_norm_drift": True}
-#: the policy option (of the encoder) that lets the policy read a_{t-1} and r_{t-1} besides s_t and the belief
+#: the policy option (of the encoder) that lets the policy read a_{t-1} and r_{t-1} besides s_t and the belief (the
+#: zoo default), and the paper's policy input: s_t and the belief only
 PASS_ACTION_REWARD = {"features_extractor_kwargs": {"pass_action_reward_to_policy": True}}
+PAPER_INPUT = {"features_extractor_kwargs": {"pass_action_reward_to_policy": False}}
 #: generalised state-dependent exploration (gSDE), the noise resampled every 4 steps as in rl-zoo3's HalfCheetahBullet
 SDE = {"use_sde": True, "sde_sample_freq": 4}
 #: the belief methods' policy size on Reacher and ScratchItch
@@ -75,6 +77,7 @@ def _oracle_probe(name: str, **overrides: Any) -> Method:
 METHODS = {
     method.name: method
     for method in (
+        # the zoo entries: the policy reads s_t, a_{t-1}, r_{t-1} and the belief (c_t too for DynaMITE-RL)
         Method("dynamite", algo="dynamite", observes="previous_action_reward"),
         Method("varibad", algo="varibad", observes="previous_action_reward"),
         Method("rl2", algo="rl2", observes="previous_action_reward"),  # RL^2 reads a_{t-1}, r_{t-1}
@@ -83,6 +86,9 @@ METHODS = {
         Method("zero", scripted="zero"),  # does nothing: the HalfCheetahs stand still
         Method("informed", scripted="informed", observes="previous_action_reward"),
         Method("oracle_scripted", scripted="oracle", observes="oracle"),
+        # the paper's policy input, s_t and the belief (c_t too for DynaMITE-RL), without a_{t-1}, r_{t-1}
+        _variant("paper_input", policy_kwargs=PAPER_INPUT),
+        _variant("varibad_paper_input", algo="varibad", policy_kwargs=PAPER_INPUT),
         # ablations: DynaMITE-RL with one modification changed
         # the consistency loss is off by default (chosen by this ablation): the variant switches it on
         _variant("with_consistency", consistency_coef=0.1),
@@ -128,9 +134,6 @@ METHODS = {
         # the PPO loss trains the encoder too (end to end, as RL^2 trains its LSTM): does RL^2's earlier escape from
         # standing still on HalfCheetahVel come from training the recurrence with the RL loss?
         _variant("through_encoder", rl_loss_through_encoder=True),
-        # ... or from the policy reading a_{t-1} and r_{t-1} directly (RL^2's LSTM reads them; ours s_t and the belief)?
-        _variant("pass_action_reward", policy_kwargs=PASS_ACTION_REWARD),
-        _variant("varibad_pass_action_reward", algo="varibad", policy_kwargs=PASS_ACTION_REWARD),
         # ... and a memoryless baseline: PPO (the oracle's zoo entry) reading s_t, a_{t-1}, r_{t-1} but no belief:
         # how much of the belief methods' return with that input needs the belief at all?
         Method("ppo_action_reward", algo="oracle", observes="previous_action_reward"),

@@ -27,9 +27,9 @@ import pandas as pd
 from benchmarks.common import machine_header, result_files
 
 RESULTS = Path(__file__).resolve().parent / "results"
-#: Table 1's methods; the two belief methods also with the policy reading a_{t-1}, r_{t-1} (pass_action_reward), and
-#: the memoryless baseline reading them (ppo_action_reward)
-TABLE_METHODS = ["dynamite", "varibad", "pass_action_reward", "varibad_pass_action_reward", "rl2", "ppo_action_reward",
+#: Table 1's methods; the two belief methods also with the paper's policy input, s_t and the belief (paper_input), and
+#: the memoryless baseline reading s_t, a_{t-1}, r_{t-1} (ppo_action_reward)
+TABLE_METHODS = ["dynamite", "varibad", "paper_input", "varibad_paper_input", "rl2", "ppo_action_reward",
                  "oracle", "random", "zero", "informed", "oracle_scripted"]
 ABLATION_METHODS = ["dynamite", "with_consistency", "no_prior_conditioning", "no_masking", "no_termination",
                     "raw_termination", "drift_norm", "drift_norm_raw_termination", "drift_norm_no_termination",
@@ -41,7 +41,7 @@ COLOURS = {"dynamite": "tab:blue", "varibad": "tab:orange", "rl2": "tab:green", 
            "with_consistency": "tab:purple", "no_prior_conditioning": "tab:brown", "no_masking": "tab:pink",
            "no_termination": "gold", "raw_termination": "teal", "drift_norm": "navy",
            "varibad_drift_norm": "sandybrown",
-           "pass_action_reward": "deepskyblue", "varibad_pass_action_reward": "peru", "ppo_action_reward": "orchid",
+           "paper_input": "deepskyblue", "varibad_paper_input": "peru", "ppo_action_reward": "orchid",
            "drift_norm_raw_termination": "lightseagreen", "drift_norm_no_termination": "darkgoldenrod",
            "drift_norm_low_termination": "crimson", "norm_momentum_1": "slategray",
            "drift_norm_termination_no_input": "mediumorchid", "drift_norm_termination_detached": "olivedrab",

@@ -19,11 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_runner_resumes_and_report_writes_tables(tmp_path: Path) -> None:
     argv = ["--envs", "dlcmdp/GridWorld-v0", "--methods", "random", "informed", "oracle_scripted", "dynamite",
-            "pass_action_reward", "--seeds", "0", "--budget", "4096", "--eval-every", "2048", "--jobs", "1",
+            "paper_input", "--seeds", "0", "--budget", "4096", "--eval-every", "2048", "--jobs", "1",
             "--out", str(tmp_path / "runs")]
     run.main(argv)
     files = sorted((tmp_path / "runs").rglob("seed*.json"))
-    assert [f.parent.name for f in files] == ["dynamite", "informed", "oracle_scripted", "pass_action_reward", "random"]
+    assert [f.parent.name for f in files] == ["dynamite", "informed", "oracle_scripted", "paper_input", "random"]
     record = json.loads(files[0].read_text())
     assert record["timesteps"] == 4096 and [t for t, _ in record["curve"]] == [2048, 4096]
     assert len(record["eval_returns"]) == 25 and record["versions"]["torch"].startswith("2.")
@@ -39,8 +39,8 @@ def test_runner_resumes_and_report_writes_tables(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "benchmarks.report", "--results", str(tmp_path)], cwd=ROOT, check=True,
                    capture_output=True)
     table = pd.read_csv(tmp_path / "table1.csv", comment="#")
-    # Table 1 holds the belief methods with the a_{t-1}, r_{t-1} policy input as rows of their own
-    assert set(table["method"]) == {"random", "informed", "oracle_scripted", "dynamite", "pass_action_reward"}
+    # Table 1 holds the belief methods with the paper's policy input (s_t and the belief) as rows of their own
+    assert set(table["method"]) == {"random", "informed", "oracle_scripted", "dynamite", "paper_input"}
     informed = table[table["method"] == "informed"]["eval_return"].item()
     random = table[table["method"] == "random"]["eval_return"].item()
     assert informed > 35 > 0 > random  # the scripted references on the paired evaluation seeds
@@ -228,6 +228,30 @@ def test_adopt_copies_runs_only_between_methods_that_build_the_same_learner(tmp_
         adopt.adopt(source, tmp_path / "target", "dlcmdp/HalfCheetahVel-v0", "drift_norm", "dynamite", variant="p=0.05")
     with pytest.raises(SystemExit, match="different learners"):
         adopt.adopt(source, tmp_path / "target", "dlcmdp/GridWorld-v0", "drift_norm", "dynamite")
+
+
+def test_adopt_compares_schedules_by_value_and_keeps_a_variant(tmp_path: Path) -> None:
+    """GridWorld's learning rate is a schedule (lin_1e-3): two methods built from it are the same learner."""
+    from benchmarks import adopt
+
+    env_id = "dlcmdp/GridWorld-v0"
+    assert adopt.same_learner("dynamite", "dynamite", env_id)
+    assert not adopt.same_learner("dynamite", "paper_input", env_id)  # the policy input differs
+    kwargs = methods.learner_kwargs(methods.METHODS["dynamite"], env_id)[1]
+    assert adopt.comparable(kwargs)["learning_rate"] == (1e-3, 5e-4, 0.0)
+    path = run.run_path(tmp_path / "source", env_id, "observe_goals=False", "dynamite", 1)
+    path.parent.mkdir(parents=True)
+    recorded_kwargs = {"observe_goals": False}
+    path.write_text(json.dumps({"method": "dynamite", "seed": 1, "eval_return": 2.0, "env_kwargs": recorded_kwargs,
+                                "variant": "observe_goals=False", "settings": {"env_kwargs": recorded_kwargs}}))
+    with pytest.raises(SystemExit, match="only be adopted under that variant"):
+        adopt.adopt(tmp_path / "source", tmp_path / "target", env_id, "dynamite", "dynamite",
+                    source_variant="observe_goals=False")
+    written = adopt.adopt(tmp_path / "source", tmp_path / "target", env_id, "dynamite", "dynamite",
+                          variant="observe_goals=False", source_variant="observe_goals=False")
+    record = json.loads(written[0].read_text())
+    assert written[0].parent.parent.name == "observe_goals=False" and record["env_kwargs"] == recorded_kwargs
+    assert record["adopted_from"]["variant"] == "observe_goals=False"
 
 
 def test_default_budgets_are_the_benchmark_budgets_else_the_zoo_files() -> None:

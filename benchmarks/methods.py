@@ -134,6 +134,11 @@ METHODS = {
         # the PPO loss trains the encoder too (end to end, as RL^2 trains its LSTM): does RL^2's earlier escape from
         # standing still on HalfCheetahVel come from training the recurrence with the RL loss?
         _variant("through_encoder", rl_loss_through_encoder=True),
+        # ... or from the policy reading a_{t-1} and r_{t-1} directly (RL^2's LSTM reads them; the paper's policy s_t and
+        # the belief)? Since that input became the zoo default these build the default's learners; the names stay
+        # because runs were recorded under them (budget_1m/) and benchmarks.adopt checks against them
+        _variant("pass_action_reward", policy_kwargs=PASS_ACTION_REWARD),
+        _variant("varibad_pass_action_reward", algo="varibad", policy_kwargs=PASS_ACTION_REWARD),
         # ... and a memoryless baseline: PPO (the oracle's zoo entry) reading s_t, a_{t-1}, r_{t-1} but no belief:
         # how much of the belief methods' return with that input needs the belief at all?
         Method("ppo_action_reward", algo="oracle", observes="previous_action_reward"),
@@ -144,6 +149,9 @@ METHODS = {
         # HalfCheetahBullet ones, which explore with gSDE (noise resampled every 4 steps); ours use independent noise
         _oracle_probe("oracle_sde", **SDE),
         _variant("pass_action_reward_sde", policy_kwargs=PASS_ACTION_REWARD, **SDE),
+        # does DynaMITE-RL leave the HalfCheetahs' plateau sooner with 3x the learning rate, as the oracle did at 500k
+        # (oracle_lr_3e-4)? RL^2 keeps the shared 1e-4
+        _variant("lr_3e-4", learning_rate=3e-4),
     )
 }
 

@@ -153,6 +153,14 @@ def test_every_learned_method_builds_with_its_overrides() -> None:
     assert not no_input.policy.use_termination and no_input.termination_coef == 1.0  # the loss stays
     sde = methods.build_learner(methods.METHODS["pass_action_reward_sde"], env_id, 0, {})[0]
     assert sde.policy.use_sde and sde.policy.features_extractor.pass_action_reward_to_policy  # gSDE in the policy
+    # the zoo default of both belief methods reads a_{t-1}, r_{t-1}; paper_input keeps the paper's s_t and belief
+    for env in ("dlcmdp/GridWorld-v0", "dlcmdp/HalfCheetahWindVel-v0", "dlcmdp/ScratchItch-v0"):
+        for default, paper in (("dynamite", "paper_input"), ("varibad", "varibad_paper_input")):
+            reads = [methods.build_learner(methods.METHODS[name], env, 0, {})[0].policy.features_extractor
+                     for name in (default, paper)]
+            assert [r.pass_action_reward_to_policy for r in reads] == [True, False], (env, default)
+            state_dim, action_dim = reads[0].state_dim, reads[0].action_dim
+            assert [r.features_dim for r in reads] == [state_dim + action_dim + 1, state_dim], (env, default)
 
 
 def test_ablation_figures_keep_only_envs_with_an_ablation() -> None:

@@ -134,9 +134,9 @@ METHODS = {
         # the PPO loss trains the encoder too (end to end, as RL^2 trains its LSTM): does RL^2's earlier escape from
         # standing still on HalfCheetahVel come from training the recurrence with the RL loss?
         _variant("through_encoder", rl_loss_through_encoder=True),
-        # ... or from the policy reading a_{t-1} and r_{t-1} directly (RL^2's LSTM reads them; the paper's policy s_t and
-        # the belief)? Since that input became the zoo default these build the default's learners; the names stay
-        # because runs were recorded under them (budget_1m/) and benchmarks.adopt checks against them
+        # ... or from the policy reading a_{t-1} and r_{t-1} directly (RL^2's LSTM reads them; the paper's policy
+        # s_t and the belief)? Since that input became the zoo default these build the default's learners; the names
+        # stay because runs were recorded under them (budget_1m/) and benchmarks.adopt checks against them
         _variant("pass_action_reward", policy_kwargs=PASS_ACTION_REWARD),
         _variant("varibad_pass_action_reward", algo="varibad", policy_kwargs=PASS_ACTION_REWARD),
         # ... and a memoryless baseline: PPO (the oracle's zoo entry) reading s_t, a_{t-1}, r_{t-1} but no belief:

@@ -35,14 +35,15 @@ from sb3_dynamite.evaluation import (
 )
 
 #: the demo's and the quickstart notebook's training settings (one place to retune them): the GridWorld
-#: entry of hyperparams/dynamite.yml (learning rate decayed linearly from 1e-3 to 0, a (256, 256) policy, every
-#: ELBO term decoded: no subsampling at H = 60)
+#: entry of hyperparams/dynamite.yml (learning rate decayed linearly from 1e-3 to 0, a (256, 256) policy that also
+#: reads a_{t-1} and r_{t-1}, every ELBO term decoded: no subsampling at H = 60)
 GRIDWORLD_QUICK: dict[str, Any] = {
     "env_id": "dlcmdp/GridWorld-v0",
     "n_envs": 8,
     "total_timesteps": 500_000,
     "model_kwargs": {"n_steps": 256, "batch_size": 256, "ent_coef": 0.01, "n_vae_updates": 4,
-                     "learning_rate": LinearSchedule(1e-3, 0.0, 1.0), "policy_kwargs": {"net_arch": [256, 256]},
+                     "learning_rate": LinearSchedule(1e-3, 0.0, 1.0), "policy_kwargs": {"net_arch": [256, 256],
+                                       "features_extractor_kwargs": {"pass_action_reward_to_policy": True}},
                      "vae_subsample_elbos": None, "vae_subsample_decodes": None},
 }
 

@@ -77,7 +77,7 @@ def test_demo_settings_are_the_zoo_gridworld_entry() -> None:
     model = DynaMITEPPO("MlpPolicy", GRIDWORLD_QUICK["env_id"], **GRIDWORLD_QUICK["model_kwargs"])
     for key, value in methods.algorithm_kwargs(entry).items():
         if key == "policy_kwargs":
-            assert model.policy_kwargs["net_arch"] == value["net_arch"]
+            assert {k: model.policy_kwargs[k] for k in value} == value  # the policy input too
         elif callable(value):  # the linear learning-rate schedule
             progress = (1.0, 0.5, 0.0)
             assert [model.learning_rate(p) for p in progress] == pytest.approx([value(p) for p in progress])

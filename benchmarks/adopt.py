@@ -19,13 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 import gymnasium as gym
 
 import sb3_dynamite  # noqa: F401  (registers the dlcmdp/ envs)
 from benchmarks.common import result_files
-from benchmarks.methods import METHODS, learner_kwargs
+from benchmarks.methods import METHODS, comparable, learner_kwargs
 from benchmarks.run import RESULTS, run_path
 
 
@@ -35,13 +34,6 @@ def same_learner(recorded: str, adopted: str, env_id: str) -> bool:
     if a.scripted or b.scripted or (a.algo, a.observes) != (b.algo, b.observes):
         return False
     return comparable(learner_kwargs(a, env_id)[1]) == comparable(learner_kwargs(b, env_id)[1])
-
-
-def comparable(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """``kwargs`` with each schedule (``lin_1e-3``) replaced by its values along training, so that two methods
-    built from the same zoo schedule compare equal (two lambdas never do)."""
-    return {key: tuple(value(progress) for progress in (1.0, 0.5, 0.0)) if callable(value) else value
-            for key, value in kwargs.items()}
 
 
 def variant_env_kwargs(env_id: str, variant: str) -> dict[str, float]:

@@ -257,17 +257,47 @@ def merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def comparable(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` with each schedule (``lin_1e-3``) replaced by its values along training, so that two learners
+    built from the same zoo schedule compare equal (two lambdas never do)."""
+    return {key: tuple(value(progress) for progress in (1.0, 0.5, 0.0)) if callable(value) else value
+            for key, value in kwargs.items()}
+
+
+def learner_settings(method: Method, env_id: str, env_kwargs: dict[str, Any]
+                     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The zoo entry of a learned method, its constructor keyword arguments, its env's arguments and the settings
+    a run records (the zoo entry with the method's overrides and the env's arguments)."""
+    hyperparams, kwargs, overrides = learner_kwargs(method, env_id)
+    env_kwargs = {**hyperparams.get("env_kwargs", {}), **env_kwargs}
+    if method.observes == "oracle" or "oracle" in env_kwargs:  # the method's view decides, not its zoo entry's
+        env_kwargs["oracle"] = method.observes == "oracle"
+    return hyperparams, kwargs, env_kwargs, json_safe({**hyperparams, **overrides, "env_kwargs": env_kwargs})
+
+
+def changed_settings(record: dict[str, Any]) -> list[str]:
+    """The settings in which a finished run differs from the learner its method builds today: zoo keys and
+    constructor arguments, compared by value (a zoo string and the dict it evaluates to agree). Empty for scripted
+    methods, methods no longer defined and records made before runs recorded their settings."""
+    method = METHODS.get(record["method"])
+    if method is None or method.scripted or "settings" not in record:
+        return []
+    _, _, _, settings = learner_settings(method, record["env_id"], record.get("env_kwargs", {}))
+    recorded = record["settings"]
+    then, now = (json_safe(comparable(algorithm_kwargs(s))) for s in (recorded, settings))
+    changed = {key for key in set(then) | set(now) if then.get(key) != now.get(key)}
+    changed |= {key for key in ZOO_KEYS if key != "n_timesteps" and recorded.get(key) != settings.get(key)}
+    return sorted(changed)
+
+
 def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, Any], device: str = "cpu"
                   ) -> tuple[BaseAlgorithm, int, dict[str, Any]]:
     """The model of a learned method, its default budget (the zoo's ``n_timesteps``) and its settings.
     The env is built as the zoo builds it: the encoder-input wrapper inside, reward normalisation outside.
     ``device`` is the torch device (the CPU by default: these MLP policies run slower on a GPU, and many
     parallel runs sharing one GPU slow each other down)."""
-    hyperparams, kwargs, overrides = learner_kwargs(method, env_id)
+    hyperparams, kwargs, env_kwargs, settings = learner_settings(method, env_id, env_kwargs)
     cls, _ = ALGORITHMS[method.algo]
-    env_kwargs = {**hyperparams.get("env_kwargs", {}), **env_kwargs}
-    if method.observes == "oracle" or "oracle" in env_kwargs:  # the method's view decides, not its zoo entry's
-        env_kwargs["oracle"] = method.observes == "oracle"
     env = make_vec_env(env_id, n_envs=int(hyperparams.get("n_envs", 1)), seed=seed, env_kwargs=env_kwargs)
     if method.observes == "previous_action_reward":
         env = VecPreviousActionReward(env)
@@ -275,7 +305,6 @@ def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, 
     if normalize is not None:
         env = VecNormalize(env, gamma=float(hyperparams.get("gamma", 0.99)), **normalize)
     model = cls(hyperparams.get("policy", "MlpPolicy"), env, seed=seed, verbose=0, device=device, **kwargs)
-    settings = json_safe({**hyperparams, **overrides, "env_kwargs": env_kwargs})
     return model, int(float(hyperparams["n_timesteps"])), settings
 
 

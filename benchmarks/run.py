@@ -192,14 +192,14 @@ def variants(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    from benchmarks.methods import METHODS
+    from benchmarks.methods import METHODS, changed_settings
 
     unknown = sorted(set(args.methods) - set(METHODS))
     if unknown:
         raise SystemExit(f"unknown methods {unknown}; choose from {sorted(METHODS)}")
     envs = ALL_ENVS if args.envs == ["all"] else args.envs
     command = "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None else argv)
-    jobs = []
+    jobs, stale = [], []
     for env_id in envs:
         for variant, env_kwargs in variants(args):
             for method in args.methods:
@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> None:
                 for seed in (args.seeds if METHODS[method].algo else args.seeds[:1]):
                     path = run_path(args.out, env_id, variant, method, seed)
                     if finished(path, METHODS[method], env_id, args):
+                        changed = changed_settings(json.loads(path.read_text()))
+                        if changed:
+                            stale.append(f"{path} ({', '.join(changed)})")
                         continue
                     jobs.append({"env_id": env_id, "variant": variant, "env_kwargs": env_kwargs, "method": method,
                                  "seed": seed, "budget": args.budget, "budget_scale": args.budget_scale,
@@ -215,6 +218,11 @@ def main(argv: list[str] | None = None) -> None:
                                  "episodes": args.episodes, "device": args.device, "path": str(path),
                                  "command": command,
                                  "label": f"{env_id} [{variant}] {method} seed {seed}"})
+    if stale:  # a finished run of another learner than the method's name builds today would be reported as it
+        raise SystemExit(f"{len(stale)} finished runs were recorded with other settings than their methods build "
+                         f"today: {'; '.join(stale[:5])}{' ...' if len(stale) > 5 else ''}. Move them out of "
+                         f"{args.out} (into a folder named after what they measured) or delete them to rerun, or "
+                         "check out the commit whose zoo files and benchmarks/methods.py they were made with")
     deadline = None if args.time_limit is None else time.time() + args.time_limit
     print(f"{len(jobs)} runs to do ({args.jobs} at a time); finished runs are skipped", flush=True)
     failures = stopped = 0

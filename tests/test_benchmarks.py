@@ -48,6 +48,15 @@ def test_runner_resumes_and_report_writes_tables(tmp_path: Path) -> None:
     assert "command:" in markdown and "| dlcmdp/GridWorld-v0 | informed |" in markdown
     assert (tmp_path / "learning_curves.png").stat().st_size > 10_000
 
+    # a finished run recorded with other settings than its method builds today is refused, not reported as its
+    records = [json.loads(files[k].read_text()) for k in (0, 3)]  # dynamite (zoo string), paper_input (dict)
+    assert [methods.changed_settings(record) for record in records] == [[], []]
+    records[0]["settings"]["policy_kwargs"] = "dict(net_arch=[256, 256])"  # the paper's input: the previous default
+    assert methods.changed_settings(records[0]) == ["policy_kwargs"]
+    files[0].write_text(json.dumps(records[0]))
+    with pytest.raises(SystemExit, match="1 finished runs were recorded with other settings"):
+        run.main([*argv, "--budget", "2048"])
+
 
 def test_p_sweep_runs_each_switch_probability_and_reports_it(tmp_path: Path) -> None:
     run.main(["--envs", "dlcmdp/GridWorld-v0", "--methods", "random", "informed", "--seeds", "0",

@@ -130,15 +130,17 @@ def run_one(job: dict[str, Any], deadline: float | None = None) -> dict[str, Any
     return record
 
 
-def finished(path: Path, method: Any, env_id: str, args: argparse.Namespace) -> bool:
-    """Whether ``path`` holds a run at the requested budget (a run at another budget is redone and replaced)."""
+def finished(path: Path, method: Any, env_id: str, args: argparse.Namespace) -> dict[str, Any] | None:
+    """The run ``path`` holds if it is at the requested budget, else None (a run at another budget is redone and
+    replaced)."""
     from benchmarks.methods import requested_budget
 
     if not path.exists():
-        return False
+        return None
     done = json.loads(path.read_text())
-    return requested_budget(method, env_id, done.get("budget"), done.get("budget_scale", 1.0)) == \
+    same_budget = requested_budget(method, env_id, done.get("budget"), done.get("budget_scale", 1.0)) == \
         requested_budget(method, env_id, args.budget, args.budget_scale)
+    return done if same_budget else None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -207,8 +209,9 @@ def main(argv: list[str] | None = None) -> None:
                     continue
                 for seed in (args.seeds if METHODS[method].algo else args.seeds[:1]):
                     path = run_path(args.out, env_id, variant, method, seed)
-                    if finished(path, METHODS[method], env_id, args):
-                        changed = changed_settings(json.loads(path.read_text()))
+                    done = finished(path, METHODS[method], env_id, args)
+                    if done is not None:
+                        changed = changed_settings(done)
                         if changed:
                             stale.append(f"{path} ({', '.join(changed)})")
                         continue

@@ -70,6 +70,53 @@ def test_fast_path_inputs_reproduce_the_rollout_log_probs_and_values() -> None:
     np.testing.assert_allclose(values.numpy().ravel(), buffer.values.reshape(-1), atol=1e-4)
 
 
+def test_through_encoder_minibatches_reproduce_the_rollout_log_probs_and_values() -> None:
+    """sb3-contrib's sequence minibatches (the ``rl_loss_through_encoder`` path) re-run the GRU from each
+    sequence's stored state: they must give back what the policy computed while acting."""
+    env = make_vec_env("dlcmdp/GridWorld-v0", n_envs=2, seed=0)  # H = 60: two episodes per env and rollout
+    model = DynaMITEPPO("MlpPolicy", env, n_steps=130, batch_size=64, rl_loss_through_encoder=True, seed=0)
+    model.policy.belief_normalizer.update(th.randn(50, model.policy.belief_dim) * 3 + 1)
+    collect(model)
+    assert model.rollout_buffer.episode_starts[1:].any()  # sequences split at episode starts inside the rollout
+    seen = 0
+    with th.no_grad():
+        for batch in model.rollout_buffer.get(64):
+            values, log_prob, _ = model.policy.evaluate_actions(
+                batch.observations, batch.actions.long().flatten(), batch.lstm_states, batch.episode_starts)
+            mask = batch.mask > 1e-8
+            np.testing.assert_allclose(log_prob[mask].numpy(), batch.old_log_prob[mask].numpy(), atol=1e-4)
+            np.testing.assert_allclose(values.flatten()[mask].numpy(), batch.old_values[mask].numpy(), atol=1e-4)
+            seen += int(mask.sum())
+    assert seen == 260
+
+
+def test_fused_gru_pass_equals_the_stepwise_pass() -> None:
+    """Episode starts only at the first step: one GRU call from the reset state, equal to stepping through."""
+    from sb3_dynamite.dynamite.policies import DynaMITEPolicy
+
+    gru = th.nn.GRU(6, 8, 2)
+    g = th.Generator().manual_seed(0)
+    features, hidden = th.randn(3 * 5, 6, generator=g), th.randn(2, 3, 8, generator=g)
+    first_only = th.zeros(3, 5)
+    first_only[[0, 2], 0] = 1.0
+    fused, (state, _) = DynaMITEPolicy._process_sequence(features, (hidden, hidden), first_only.flatten(), gru)
+    sequence = features.reshape(3, 5, 6).swapaxes(0, 1)
+    h, outputs = hidden, []
+    for step in range(5):
+        h = (1.0 - first_only[:, step]).view(1, 3, 1) * h
+        out, h = gru(sequence[step : step + 1], h)
+        outputs.append(out)
+    stepwise = th.cat(outputs).transpose(0, 1).flatten(0, 1)
+    th.testing.assert_close(fused, stepwise)
+    th.testing.assert_close(state, h)
+    mid = first_only.clone()
+    mid[1, 3] = 1.0  # a start inside a sequence: the stepwise path, which resets there
+    out_mid, _ = DynaMITEPolicy._process_sequence(features, (hidden, hidden), mid.flatten(), gru)
+    th.testing.assert_close(out_mid.reshape(3, 5, 8)[[0, 2]], fused.reshape(3, 5, 8)[[0, 2]])
+    reset_at_3, _ = gru(sequence[3:, 1:2], th.zeros(2, 1, 8))
+    th.testing.assert_close(out_mid.reshape(3, 5, 8)[1, 3:], reset_at_3[:, 0])
+
+
 @pytest.mark.parametrize("normalize_termination", [True, False])
 def test_policy_reads_c_t_standardised_or_as_the_probability(normalize_termination: bool) -> None:
     model = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0",

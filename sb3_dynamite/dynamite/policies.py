@@ -182,15 +182,17 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         features: th.Tensor, lstm_states: tuple[th.Tensor, th.Tensor], episode_starts: th.Tensor, lstm: nn.GRU
     ) -> tuple[th.Tensor, tuple[th.Tensor, th.Tensor]]:
         """GRU over flat padded sequences, resetting at episode starts only (never at session boundaries).
-        ``lstm_states`` keeps sb3-contrib's ``(h, c)`` layout; both slots carry the GRU state ``h``."""
+        ``lstm_states`` keeps sb3-contrib's ``(h, c)`` layout; both slots carry the GRU state ``h``.
+
+        When episodes start only at a sequence's first step (always so in sb3-contrib's training minibatches,
+        which split sequences at episode starts), the reset is applied to the initial state and the GRU runs
+        once over the whole sequence; otherwise it steps through the sequence, resetting where episodes start."""
         n_seq = lstm_states[0].shape[1]
         sequence = features.reshape((n_seq, -1, lstm.input_size)).swapaxes(0, 1)
         starts = episode_starts.reshape((n_seq, -1)).swapaxes(0, 1)
         hidden = lstm_states[0]
-        if len(sequence) == 1:  # one step per env (rollout collection): reset, then a single GRU call
-            output, hidden = lstm(sequence, (1.0 - starts).view(1, n_seq, 1) * hidden)
-        elif th.all(starts == 0.0):
-            output, hidden = lstm(sequence, hidden)
+        if len(sequence) == 1 or th.all(starts[1:] == 0.0):  # one fused GRU call from the (reset) initial state
+            output, hidden = lstm(sequence, (1.0 - starts[0]).view(1, n_seq, 1) * hidden)
         else:
             outputs = []
             for step, start in zip(sequence, starts, strict=True):

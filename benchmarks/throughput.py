@@ -1,7 +1,9 @@
 """Training throughput of DynaMITEPPO against SB3 PPO and sb3-contrib RecurrentPPO, in one run.
 
-Identical shared settings for every algorithm (8 envs, n_steps 256, batch 256, 10 epochs; everything else
-at each algorithm's defaults). Each measurement times ``learn`` over a few iterations after two warm-up
+DynaMITEPPO is measured twice: by default (the PPO epochs on stored policy inputs) and with
+``rl_loss_through_encoder=True`` (the GRU re-runs over each minibatch's sequences). Identical shared
+settings for every algorithm (8 envs, n_steps 256, batch 256, 10 epochs; everything else at each
+algorithm's defaults). Each measurement times ``learn`` over a few iterations after two warm-up
 iterations; algorithms are interleaved over repeats and the median fps is reported, with DynaMITE's share
 of time in the VAE update. torch runs on ``--threads`` threads (default 1: fastest for these small networks
 on a 2-core machine, and the same for every algorithm). A second part measures the peak memory of one VAE
@@ -29,15 +31,16 @@ from sb3_dynamite import DynaMITEPPO
 
 SHARED = {"n_steps": 256, "batch_size": 256, "n_epochs": 10}
 N_ENVS = 8
-ALGORITHMS = {"DynaMITEPPO": (DynaMITEPPO, "MlpPolicy"), "PPO": (PPO, "MlpPolicy"),
-              "RecurrentPPO": (RecurrentPPO, "MlpLstmPolicy")}
+ALGORITHMS = {"DynaMITEPPO": (DynaMITEPPO, "MlpPolicy", {}),
+              "DynaMITEPPO (rl_loss_through_encoder)": (DynaMITEPPO, "MlpPolicy", {"rl_loss_through_encoder": True}),
+              "PPO": (PPO, "MlpPolicy", {}), "RecurrentPPO": (RecurrentPPO, "MlpLstmPolicy", {})}
 ENVS = ("dlcmdp/HalfCheetahVel-v0", "dlcmdp/GridWorld-v0")
 
 
 def measure(name: str, env_id: str, iterations: int, seed: int) -> tuple[float, float]:
     """fps of ``learn`` over ``iterations`` rollouts after two warm-up ones; and the VAE share of that time."""
-    cls, policy = ALGORITHMS[name]
-    model = cls(policy, make_vec_env(env_id, n_envs=N_ENVS, seed=seed), seed=seed, **SHARED)
+    cls, policy, kwargs = ALGORITHMS[name]
+    model = cls(policy, make_vec_env(env_id, n_envs=N_ENVS, seed=seed), seed=seed, **SHARED, **kwargs)
     per_iteration = N_ENVS * SHARED["n_steps"]
     model.learn(2 * per_iteration)  # warm-up (the VAE has complete episodes from the second iteration on)
     vae_before = getattr(model, "vae_time", 0.0)

@@ -191,7 +191,7 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         sequence = features.reshape((n_seq, -1, lstm.input_size)).swapaxes(0, 1)
         starts = episode_starts.reshape((n_seq, -1)).swapaxes(0, 1)
         hidden = lstm_states[0]
-        if len(sequence) == 1 or th.all(starts[1:] == 0.0):  # one fused GRU call from the (reset) initial state
+        if th.all(starts[1:] == 0.0):  # one fused GRU call from the (reset) initial state (also single steps)
             output, hidden = lstm(sequence, (1.0 - starts[0]).view(1, n_seq, 1) * hidden)
         else:
             outputs = []

@@ -134,6 +134,8 @@ METHODS = {
         # the PPO loss trains the encoder too (end to end, as RL^2 trains its LSTM): does RL^2's earlier escape from
         # standing still on HalfCheetahVel come from training the recurrence with the RL loss?
         _variant("through_encoder", rl_loss_through_encoder=True),
+        # ... and the same for VariBAD: does it gain as much, so that DynaMITE-RL's lead over it stays?
+        _variant("varibad_through_encoder", algo="varibad", rl_loss_through_encoder=True),
         # ... or from the policy reading a_{t-1} and r_{t-1} directly (RL^2's LSTM reads them; the paper's policy
         # s_t and the belief)? Since that input became the zoo default these build the default's learners; the names
         # stay because runs were recorded under them (budget_1m/) and benchmarks.adopt checks against them

@@ -11,11 +11,17 @@ A resumed run is not bit-identical to one that ran through: the envs restart the
 seeds drawn from the run's seed and its step count, never the evaluation seeds) and the recurrent states start
 from zero, as after SB3's ``load``. The result records the steps it resumed at (``resumed_at``) and the machine
 of each call (``machines``).
+
+While a run trains, ``seedN.lock`` holds the training process's id (:func:`claim_run`): a second runner on the
+same results folder refuses that run instead of training it twice into the same checkpoint files.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +84,47 @@ def load_checkpoint(model: BaseAlgorithm, result: Path, state: dict[str, Any], s
 def remove_checkpoint(result: Path) -> None:
     for path in checkpoint_files(result).values():
         path.unlink(missing_ok=True)
+
+
+class RunInProgress(RuntimeError):
+    """Another live process holds the run's lock."""
+
+
+def _lock_owner(lock: Path) -> int | None:
+    """The process id in ``lock`` if that process is alive, else None (a lock left by a process that died)."""
+    try:
+        pid = int(lock.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    except PermissionError:  # alive, owned by another user
+        return pid
+    return pid
+
+
+@contextmanager
+def claim_run(result: Path) -> Iterator[None]:
+    """Hold ``seedN.lock`` while the run whose result is ``result`` trains. Raises :class:`RunInProgress` when a
+    live process holds it: another runner, or pool workers still training after their runner was killed (a
+    signal to the runner alone does not stop its workers); a lock whose process died is taken over."""
+    lock = result.with_suffix(".lock")
+    for _ in range(2):
+        try:
+            descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            owner = _lock_owner(lock)
+            if owner is not None:
+                raise RunInProgress(f"{result.with_suffix('')} is being trained by process {owner} (its lock "
+                                    f"{lock.name}): wait for it, or stop that process (kill {owner}) and run "
+                                    "again to resume from its checkpoint") from None
+            lock.unlink(missing_ok=True)
+            continue
+        with os.fdopen(descriptor, "w") as file:
+            file.write(str(os.getpid()))
+        break
+    else:
+        raise RunInProgress(f"could not claim {lock}: another process keeps creating it")
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)

@@ -40,7 +40,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks.checkpoint import load_checkpoint, remove_checkpoint, save_checkpoint
+from benchmarks.checkpoint import RunInProgress, claim_run, load_checkpoint, remove_checkpoint, save_checkpoint
 from benchmarks.common import cpu_model, git_commit, versions, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results" / "runs"
@@ -55,7 +55,15 @@ def run_path(out: Path, env_id: str, variant: str, method: str, seed: int) -> Pa
 def run_one(job: dict[str, Any], deadline: float | None = None) -> dict[str, Any]:
     """Train (if learned) and evaluate one (env, variant, method, seed); write its JSON file. A learned run saves
     a checkpoint after each curve evaluation and resumes from it; past ``deadline`` (a ``time.time()``) it stops
-    at the next iteration, checkpointed, and returns the job with ``stopped_at`` instead of a result."""
+    at the next iteration, checkpointed, and returns the job with ``stopped_at`` instead of a result. The run is
+    claimed while it trains (:func:`benchmarks.checkpoint.claim_run`): raises ``RunInProgress`` if it is taken."""
+    path = Path(job["path"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with claim_run(path):
+        return _train_and_evaluate(job, deadline)
+
+
+def _train_and_evaluate(job: dict[str, Any], deadline: float | None) -> dict[str, Any]:
     import torch as th
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -64,7 +72,6 @@ def run_one(job: dict[str, Any], deadline: float | None = None) -> dict[str, Any
     th.set_num_threads(1)  # one core per job: --jobs processes share the machine
     method = m.METHODS[job["method"]]
     env_id, seed, env_kwargs, path = job["env_id"], job["seed"], job["env_kwargs"], Path(job["path"])
-    path.parent.mkdir(parents=True, exist_ok=True)
     start = time.time()
     record: dict[str, Any] = {**job, "machine": f"{cpu_model()}, {os.cpu_count()} cores",
                               "versions": versions(), "commit": git_commit(), "curve": []}
@@ -228,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
                          "check out the commit whose zoo files and benchmarks/methods.py they were made with")
     deadline = None if args.time_limit is None else time.time() + args.time_limit
     print(f"{len(jobs)} runs to do ({args.jobs} at a time); finished runs are skipped", flush=True)
-    failures = stopped = 0
+    failures = stopped = busy = 0
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(run_one, job, deadline): job for job in jobs}
         for done, future in enumerate(as_completed(futures), start=1):
@@ -242,13 +249,16 @@ def main(argv: list[str] | None = None) -> None:
                     continue
                 print(f"[{done}/{len(jobs)}] {job['label']}: eval return {record['eval_return']:.2f} "
                       f"({record['wall_seconds']:,.0f} s)", flush=True)
+            except RunInProgress as error:
+                busy += 1
+                print(f"[{done}/{len(jobs)}] {job['label']}: skipped, {error}", flush=True)
             except Exception:  # report and go on: the other runs are still worth having
                 failures += 1
                 print(f"[{done}/{len(jobs)}] {job['label']} FAILED:\n{traceback.format_exc()}", flush=True)
     if stopped:
         print(f"{stopped} runs stopped at the time limit: run the same command again to resume them", flush=True)
-    if failures:
-        raise SystemExit(f"{failures} runs failed")
+    if failures or busy:
+        raise SystemExit(f"{failures} runs failed, {busy} skipped as another process trains them")
 
 
 if __name__ == "__main__":

@@ -334,3 +334,25 @@ def test_checkpoint_restores_the_reward_normaliser(tmp_path: Path) -> None:
         assert th.equal(value, restored.policy.state_dict()[key]), key
     restored.learn(3200, reset_num_timesteps=False)  # trains on, its schedules running to the whole budget
     assert restored.num_timesteps == restored._total_timesteps == 6400
+
+
+def test_a_run_claimed_by_a_live_process_is_refused_and_a_dead_ones_claim_taken_over(tmp_path: Path) -> None:
+    """Two runners on one folder must not train one run into the same checkpoint files (pool workers keep
+    training when only their runner is killed); a lock left by a process that died does not block the run."""
+    argv = ["--envs", "dlcmdp/GridWorld-v0", "--methods", "random", "--seeds", "0", "--jobs", "1",
+            "--out", str(tmp_path)]
+    result = run.run_path(tmp_path, "dlcmdp/GridWorld-v0", "default", "random", 0)
+    lock = result.with_suffix(".lock")
+    lock.parent.mkdir(parents=True)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(str(sleeper.pid))
+        with pytest.raises(SystemExit, match="1 skipped as another process trains them"):
+            run.main(argv)
+        assert not result.exists() and lock.read_text() == str(sleeper.pid)  # the live claim is left alone
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    run.main(argv)  # its process is gone: the run is taken over, done, and its lock removed
+    assert len(json.loads(result.read_text())["eval_returns"]) == 25
+    assert not lock.exists()

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
+import signal
 import sys
 import time
 import traceback
@@ -199,6 +201,14 @@ def variants(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
     return result
 
 
+def _stop_workers(signum: int, frame: Any) -> None:
+    """SIGTERM to the runner stops its pool workers too (they would train on, orphaned, otherwise); their runs
+    resume from the last checkpoint when the same command is run again."""
+    for child in multiprocessing.active_children():
+        child.terminate()
+    raise SystemExit(f"stopped by signal {signum}: run the same command again to resume from the checkpoints")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from benchmarks.methods import METHODS, changed_settings
@@ -236,25 +246,29 @@ def main(argv: list[str] | None = None) -> None:
     deadline = None if args.time_limit is None else time.time() + args.time_limit
     print(f"{len(jobs)} runs to do ({args.jobs} at a time); finished runs are skipped", flush=True)
     failures = stopped = busy = 0
-    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(run_one, job, deadline): job for job in jobs}
-        for done, future in enumerate(as_completed(futures), start=1):
-            job = futures[future]
-            try:
-                record = future.result()
-                if "stopped_at" in record:
-                    stopped += 1
-                    print(f"[{done}/{len(jobs)}] {job['label']}: stopped at {record['stopped_at']:,} steps "
-                          "(time limit), checkpointed", flush=True)
-                    continue
-                print(f"[{done}/{len(jobs)}] {job['label']}: eval return {record['eval_return']:.2f} "
-                      f"({record['wall_seconds']:,.0f} s)", flush=True)
-            except RunInProgress as error:
-                busy += 1
-                print(f"[{done}/{len(jobs)}] {job['label']}: skipped, {error}", flush=True)
-            except Exception:  # report and go on: the other runs are still worth having
-                failures += 1
-                print(f"[{done}/{len(jobs)}] {job['label']} FAILED:\n{traceback.format_exc()}", flush=True)
+    previous_handler = signal.signal(signal.SIGTERM, _stop_workers)
+    try:
+        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(run_one, job, deadline): job for job in jobs}
+            for done, future in enumerate(as_completed(futures), start=1):
+                job = futures[future]
+                try:
+                    record = future.result()
+                    if "stopped_at" in record:
+                        stopped += 1
+                        print(f"[{done}/{len(jobs)}] {job['label']}: stopped at {record['stopped_at']:,} steps "
+                              "(time limit), checkpointed", flush=True)
+                        continue
+                    print(f"[{done}/{len(jobs)}] {job['label']}: eval return {record['eval_return']:.2f} "
+                          f"({record['wall_seconds']:,.0f} s)", flush=True)
+                except RunInProgress as error:
+                    busy += 1
+                    print(f"[{done}/{len(jobs)}] {job['label']}: skipped, {error}", flush=True)
+                except Exception:  # report and go on: the other runs are still worth having
+                    failures += 1
+                    print(f"[{done}/{len(jobs)}] {job['label']} FAILED:\n{traceback.format_exc()}", flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
     if stopped:
         print(f"{stopped} runs stopped at the time limit: run the same command again to resume them", flush=True)
     if failures or busy:

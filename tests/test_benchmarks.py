@@ -356,3 +356,36 @@ def test_a_run_claimed_by_a_live_process_is_refused_and_a_dead_ones_claim_taken_
     run.main(argv)  # its process is gone: the run is taken over, done, and its lock removed
     assert len(json.loads(result.read_text())["eval_returns"]) == 25
     assert not lock.exists()
+
+
+def test_sigterm_to_the_runner_stops_its_workers(tmp_path: Path) -> None:
+    """``kill <runner>`` (or ``pkill -f benchmarks.run``, which matches the runner only) must not leave its pool
+    workers training on, orphaned."""
+    import os
+    import signal
+    import time
+
+    result = run.run_path(tmp_path, "dlcmdp/GridWorld-v0", "default", "dynamite", 0)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.run", "--envs", "dlcmdp/GridWorld-v0", "--methods", "dynamite", "--seeds",
+         "0", "--budget", "1000000", "--jobs", "1", "--out", str(tmp_path)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = result.with_suffix(".lock")
+    for _ in range(600):
+        if lock.exists() and lock.read_text():
+            break
+        time.sleep(0.1)
+    worker = int(lock.read_text())
+    assert worker != runner.pid
+    runner.send_signal(signal.SIGTERM)
+    _, stderr = runner.communicate(timeout=60)
+    assert runner.returncode != 0 and "run the same command again to resume" in stderr
+    for _ in range(100):
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail(f"worker {worker} still ran after its runner was stopped")

@@ -105,8 +105,8 @@ def _lock_owner(lock: Path) -> int | None:
 @contextmanager
 def claim_run(result: Path) -> Iterator[None]:
     """Hold ``seedN.lock`` while the run whose result is ``result`` trains. Raises :class:`RunInProgress` when a
-    live process holds it: another runner, or pool workers still training after their runner was killed (a
-    signal to the runner alone does not stop its workers); a lock whose process died is taken over."""
+    live process holds it: another runner, or pool workers still training after their runner was killed with
+    SIGKILL (SIGTERM stops them with it); a lock whose process died is taken over."""
     lock = result.with_suffix(".lock")
     for _ in range(2):
         try:

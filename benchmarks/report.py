@@ -27,10 +27,12 @@ import pandas as pd
 from benchmarks.common import machine_header, result_files
 
 RESULTS = Path(__file__).resolve().parent / "results"
-#: Table 1's methods; the two belief methods also with the paper's policy input, s_t and the belief (paper_input), and
-#: the memoryless baseline reading s_t, a_{t-1}, r_{t-1} (ppo_action_reward)
-TABLE_METHODS = ["dynamite", "varibad", "paper_input", "varibad_paper_input", "rl2", "ppo_action_reward",
-                 "oracle", "random", "zero", "informed", "oracle_scripted"]
+#: Table 1's methods; the two belief methods also with the paper's policy input, s_t and the belief (paper_input),
+#: and with the PPO loss through the encoder (through_encoder, where run), and the memoryless baseline reading
+#: s_t, a_{t-1}, r_{t-1} (ppo_action_reward)
+TABLE_METHODS = ["dynamite", "varibad", "paper_input", "varibad_paper_input", "through_encoder",
+                 "varibad_through_encoder", "rl2", "ppo_action_reward", "oracle", "random", "zero", "informed",
+                 "oracle_scripted"]
 ABLATION_METHODS = ["dynamite", "with_consistency", "no_prior_conditioning", "no_masking", "no_termination",
                     "raw_termination", "drift_norm", "drift_norm_raw_termination", "drift_norm_no_termination",
                     "drift_norm_low_termination", "drift_norm_termination_no_input", "drift_norm_termination_detached",
@@ -42,6 +44,7 @@ COLOURS = {"dynamite": "tab:blue", "varibad": "tab:orange", "rl2": "tab:green", 
            "no_termination": "gold", "raw_termination": "teal", "drift_norm": "navy",
            "varibad_drift_norm": "sandybrown",
            "paper_input": "deepskyblue", "varibad_paper_input": "peru", "ppo_action_reward": "orchid",
+           "through_encoder": "midnightblue", "varibad_through_encoder": "chocolate",
            "drift_norm_raw_termination": "lightseagreen", "drift_norm_no_termination": "darkgoldenrod",
            "drift_norm_low_termination": "crimson", "norm_momentum_1": "slategray",
            "drift_norm_termination_no_input": "mediumorchid", "drift_norm_termination_detached": "olivedrab",

@@ -389,3 +389,28 @@ def test_sigterm_to_the_runner_stops_its_workers(tmp_path: Path) -> None:
     else:
         os.kill(worker, signal.SIGKILL)
         pytest.fail(f"worker {worker} still ran after its runner was stopped")
+
+
+def test_goal_memory_scores_only_remembered_goals_and_a_perfect_memory_reads_out() -> None:
+    from benchmarks import goal_memory
+
+    # cells over 6 steps; goals at cells 7 and 12; the agent stands on 7 at step 2 and never on 12
+    episode = {"cell": np.array([0, 1, 7, 8, 9, 7]), "goals": np.array([7, 12])}
+    scores = np.zeros((6, 25))
+    scores[:, 7] = [0, 0, 0, 1, 0, 1]  # cell 7 ranks in the top 2 at step 3 only (steps 4 and 5: ties with 0)
+    scores[:, 3] = 0.5
+    scores[:, 4] = [0, 0, 0, 0.2, 0.6, 0.6]
+    # remembered cases: steps 3 and 4 (after the first visit at step 2, away from cell 7); step 5 stands on it
+    assert goal_memory.remembered_goal_score(scores, episode) == (1, 2)
+    # a memory that holds the goal cells reads out perfectly with the linear probe
+    g = np.random.default_rng(0)
+    episodes = []
+    for _ in range(200):
+        goals = g.choice(np.arange(1, 25), size=2, replace=False)
+        cells = g.choice(np.setdiff1d(np.arange(25), goals), size=30)
+        cells[3] = goals[0]  # the only visit to a goal cell
+        known = np.zeros((30, 25), dtype=np.float32)
+        known[4:, goals[0]] = 1.0
+        episodes.append({"cell": cells, "goals": goals, **{name: known for name in goal_memory.FEATURES}})
+    scores = goal_memory.probe_scores(episodes, n_cells=25)
+    assert all(scores[name] > 0.95 for name in goal_memory.FEATURES) and scores["cases"] > 2000

@@ -1,0 +1,166 @@
+"""Does the belief remember GridWorld's hidden goal cells? Linear probes on what the policy could read.
+
+Trains belief methods with their zoo settings (as :mod:`benchmarks.run` does) on GridWorld with hidden goal
+cells (``observe_goals=False``), rolls each out on fresh episodes (deterministic actions) and fits one linear
+probe per feature set to say which cells are goals: a logistic score per cell, fitted on half of the episodes
+and scored on the other half. Feature sets:
+
+- ``belief``: ``[mu_t, logvar_t]``, the posterior that the reward decoder and the policy read;
+- ``GRU state``: ``h_t``, what the belief heads read (the encoder's whole memory);
+- ``input``: ``x_t = (s_t, a_{t-1}, r_{t-1})``, no memory: the floor;
+- ``visit memory``: hand-made, for each cell whether the agent has stood on it and whether its reward there
+  was a goal's (0 or +1): what a perfect memory of the episode so far holds, read linearly: the ceiling.
+
+Score (``remembered goal in top 2``): over the steps after the agent first stood on a goal cell, while it stands
+elsewhere (so ``s_t`` and ``r_{t-1}`` cannot reveal it), the share where that cell is among the probe's two
+highest-scored cells; chance is 2/24. Usage::
+
+    python -m benchmarks.goal_memory --methods dynamite varibad --seed 0 --out benchmarks/results/goal_memory.md
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from benchmarks.common import publish
+from benchmarks.methods import METHODS, build_learner, requested_budget
+from sb3_dynamite.common.wrappers import VecPreviousActionReward
+
+ENV_ID = "dlcmdp/GridWorld-v0"
+HIDDEN = {"observe_goals": False}
+FEATURES = ("belief", "GRU state", "input", "visit memory")
+
+
+def rollouts(model: Any, n_episodes: int, first_seed: int) -> list[dict[str, np.ndarray]]:
+    """Per episode: the feature sets of every step, the agent's cell and the two goal cells (as cell indices)."""
+    import sb3_dynamite  # noqa: F401  (registers the envs in this process)
+
+    policy = model.policy
+    venv = VecPreviousActionReward(DummyVecEnv([lambda: gym.make(ENV_ID, **HIDDEN)]))
+    size = int(venv.get_attr("size")[0])
+    episodes = []
+    for episode in range(n_episodes):
+        venv.seed(first_seed + episode)
+        obs = venv.reset()
+        goals = np.array([x + size * y for x, y in venv.get_attr("goals")[0]])
+        state, start, done, episode_return = None, np.ones(1, dtype=bool), False, 0.0
+        rows: dict[str, list[np.ndarray]] = {name: [] for name in (*FEATURES, "cell")}
+        memory = np.zeros((2, size * size), dtype=np.float32)  # stood on the cell; its reward was a goal's
+        while not done:
+            cell = int(obs[0, 0] + size * obs[0, 1])
+            memory[0, cell] = 1.0
+            if obs[0, -1] >= 0.0 and cell != 0:  # arrived here with 0 or +1: a goal (the start cell never is)
+                memory[1, cell] = 1.0
+            action, state = policy.predict(obs, state=state, episode_start=start, deterministic=True)
+            hidden = np.asarray(state[0][-1][0], dtype=np.float32)  # h_t of the last GRU layer, after x_t
+            with th.no_grad():
+                mu, logvar, _ = policy.features_extractor.heads(th.as_tensor(hidden[None], device=policy.device))
+            for name, value in (("belief", np.concatenate([mu[0].cpu().numpy(), logvar[0].cpu().numpy()])),
+                                ("GRU state", hidden), ("input", obs[0].astype(np.float32)),
+                                ("visit memory", memory.ravel().copy()), ("cell", np.array(cell))):
+                rows[name].append(value)
+            obs, reward, dones, _ = venv.step(action)
+            episode_return += float(reward[0])
+            done, start = bool(dones[0]), np.zeros(1, dtype=bool)
+        episodes.append({**{name: np.stack(values) for name, values in rows.items()}, "goals": goals,
+                         "return": episode_return})
+    return episodes
+
+
+def fit_probe(features: np.ndarray, targets: np.ndarray, steps: int = 500) -> tuple[th.nn.Linear, np.ndarray,
+                                                                                          np.ndarray]:
+    """A logistic score per cell (multi-label: the two goal cells are 1) on standardised features."""
+    mean, std = features.mean(0), features.std(0)
+    std = np.where(std > 1e-6, std, 1.0)  # a feature constant in the fitted episodes stays as it is
+    x, y = th.as_tensor((features - mean) / std), th.as_tensor(targets)
+    probe = th.nn.Linear(x.shape[1], y.shape[1])
+    optimiser = th.optim.Adam(probe.parameters(), lr=0.05, weight_decay=1e-4)
+    for _ in range(steps):
+        loss = th.nn.functional.binary_cross_entropy_with_logits(probe(x), y)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return probe, mean, std
+
+
+def goal_targets(episode: dict[str, np.ndarray], n_cells: int) -> np.ndarray:
+    target = np.zeros((len(episode["cell"]), n_cells), dtype=np.float32)
+    target[:, episode["goals"]] = 1.0
+    return target
+
+
+def remembered_goal_score(scores: np.ndarray, episode: dict[str, np.ndarray]) -> tuple[int, int]:
+    """(hits, cases): steps after the agent first stood on a goal cell, standing elsewhere, where that cell is
+    among the two highest scores."""
+    hits = cases = 0
+    top2 = np.argsort(-scores, axis=1)[:, :2]
+    for goal in episode["goals"]:
+        visits = np.flatnonzero(episode["cell"] == goal)
+        if len(visits) == 0:
+            continue
+        for t in range(visits[0] + 1, len(episode["cell"])):
+            if episode["cell"][t] != goal:
+                cases += 1
+                hits += int(goal in top2[t])
+    return hits, cases
+
+
+def probe_scores(episodes: list[dict[str, np.ndarray]], n_cells: int) -> dict[str, float]:
+    half = len(episodes) // 2
+    train, test = episodes[:half], episodes[half:]
+    result = {}
+    for name in FEATURES:
+        probe, mean, std = fit_probe(np.concatenate([e[name] for e in train]),
+                                     np.concatenate([goal_targets(e, n_cells) for e in train]))
+        hits = cases = 0
+        for episode in test:
+            with th.no_grad():
+                scores = probe(th.as_tensor((episode[name] - mean) / std)).numpy()
+            h, c = remembered_goal_score(scores, episode)
+            hits, cases = hits + h, cases + c
+        result[name] = hits / max(cases, 1)
+        result["cases"] = cases
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--methods", nargs="+", default=["dynamite", "varibad"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timesteps", type=int, default=None, help="default: the benchmark budget (500k)")
+    parser.add_argument("--episodes", type=int, default=200, help="rollouts, half to fit and half to score")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    th.set_num_threads(1)
+    th.manual_seed(args.seed)
+    rows = ["| method | return (scored episodes) | " + " | ".join(FEATURES) + " | cases |",
+            "|---|---|" + "---|" * (len(FEATURES) + 1)]
+    for name in args.methods:
+        method = METHODS[name]
+        model, _, _ = build_learner(method, ENV_ID, args.seed, HIDDEN)
+        budget = args.timesteps or requested_budget(method, ENV_ID, None, 1.0)
+        model.learn(budget)
+        episodes = rollouts(model, args.episodes, first_seed=50_000)
+        scores = probe_scores(episodes, n_cells=int(model.get_env().get_attr("size")[0]) ** 2)
+        returns = np.mean([e["return"] for e in episodes[len(episodes) // 2:]])
+        rows.append(f"| {name} | {returns:.1f} | " + " | ".join(f"{scores[f]:.2f}" for f in FEATURES)
+                    + f" | {scores['cases']:,} |")
+        print(rows[-1], flush=True)
+    command = "python -m benchmarks.goal_memory " + " ".join(
+        ["--methods", *args.methods, f"--seed {args.seed}", f"--episodes {args.episodes}"]
+        + ([f"--timesteps {args.timesteps}"] if args.timesteps else []) + ([f"--out {args.out}"] if args.out else []))
+    body = [f"{ENV_ID} with hidden goal cells, training seed {args.seed}; {args.episodes} rollouts (seeds 50,000 on), "
+            "probes fitted on the first half and scored on the second. Score: the share of steps after the agent "
+            "first stood on a goal cell, standing elsewhere, where that cell is among the probe's two top cells "
+            "(chance 2/24 = 0.08).", "", *rows]
+    publish(command, body, args.out)
+
+
+if __name__ == "__main__":
+    main()

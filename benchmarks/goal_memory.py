@@ -26,11 +26,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch as th
-from stable_baselines3.common.vec_env import DummyVecEnv
 
 from benchmarks.common import publish
 from benchmarks.methods import METHODS, build_learner, requested_budget
-from sb3_dynamite.common.wrappers import VecPreviousActionReward
+from sb3_dynamite.evaluation import rollout_traces
 
 ENV_ID = "dlcmdp/GridWorld-v0"
 HIDDEN = {"observe_goals": False}
@@ -38,38 +37,25 @@ FEATURES = ("belief", "GRU state", "input", "visit memory")
 
 
 def rollouts(model: Any, n_episodes: int, first_seed: int) -> list[dict[str, np.ndarray]]:
-    """Per episode: the feature sets of every step, the agent's cell and the two goal cells (as cell indices)."""
-    import sb3_dynamite  # noqa: F401  (registers the envs in this process)
-
-    policy = model.policy
-    venv = VecPreviousActionReward(DummyVecEnv([lambda: gym.make(ENV_ID, **HIDDEN)]))
-    size = int(venv.get_attr("size")[0])
+    """Per episode (:func:`sb3_dynamite.evaluation.rollout_traces`, deterministic): the feature sets of every step,
+    the agent's cell, the two goal cells (as cell indices) and the return."""
+    env = gym.make(ENV_ID, **HIDDEN)  # the same reset seed draws the same goal cells
+    size = env.unwrapped.size
     episodes = []
-    for episode in range(n_episodes):
-        venv.seed(first_seed + episode)
-        obs = venv.reset()
-        goals = np.array([x + size * y for x, y in venv.get_attr("goals")[0]])
-        state, start, done, episode_return = None, np.ones(1, dtype=bool), False, 0.0
-        rows: dict[str, list[np.ndarray]] = {name: [] for name in (*FEATURES, "cell")}
-        memory = np.zeros((2, size * size), dtype=np.float32)  # stood on the cell; its reward was a goal's
-        while not done:
-            cell = int(obs[0, 0] + size * obs[0, 1])
-            memory[0, cell] = 1.0
-            if obs[0, -1] >= 0.0 and cell != 0:  # arrived here with 0 or +1: a goal (the start cell never is)
-                memory[1, cell] = 1.0
-            action, state = policy.predict(obs, state=state, episode_start=start, deterministic=True)
-            hidden = np.asarray(state[0][-1][0], dtype=np.float32)  # h_t of the last GRU layer, after x_t
-            with th.no_grad():
-                mu, logvar, _ = policy.features_extractor.heads(th.as_tensor(hidden[None], device=policy.device))
-            for name, value in (("belief", np.concatenate([mu[0].cpu().numpy(), logvar[0].cpu().numpy()])),
-                                ("GRU state", hidden), ("input", obs[0].astype(np.float32)),
-                                ("visit memory", memory.ravel().copy()), ("cell", np.array(cell))):
-                rows[name].append(value)
-            obs, reward, dones, _ = venv.step(action)
-            episode_return += float(reward[0])
-            done, start = bool(dones[0]), np.zeros(1, dtype=bool)
-        episodes.append({**{name: np.stack(values) for name, values in rows.items()}, "goals": goals,
-                         "return": episode_return})
+    for trace in rollout_traces(model, ENV_ID, n_episodes, first_seed, env_kwargs=HIDDEN):
+        env.reset(seed=trace.seed)
+        goals = np.array([x + size * y for x, y in env.unwrapped.goals])
+        cells = (trace.observation[:, 0] + size * trace.observation[:, 1]).astype(np.int64)
+        memory = np.zeros((len(trace), 2, size * size), dtype=np.float32)  # stood on the cell; its reward was a goal's
+        for t, cell in enumerate(cells):
+            memory[t:, 0, cell] = 1.0
+            if trace.observation[t, -1] >= 0.0 and cell != 0:  # arrived with 0 or +1: a goal (never the start cell)
+                memory[t:, 1, cell] = 1.0
+        episodes.append({"belief": np.concatenate([trace.belief_mean, trace.belief_logvar], axis=1),
+                         "GRU state": trace.gru_state, "input": trace.observation,
+                         "visit memory": memory.reshape(len(trace), -1), "cell": cells, "goals": goals,
+                         "return": trace.episode_return})
+    env.close()
     return episodes
 
 
@@ -139,6 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     th.set_num_threads(1)
     th.manual_seed(args.seed)
+    n_cells = gym.make(ENV_ID, **HIDDEN).unwrapped.size ** 2
     rows = ["| method | return (scored episodes) | " + " | ".join(FEATURES) + " | cases |",
             "|---|---|" + "---|" * (len(FEATURES) + 1)]
     for name in args.methods:
@@ -147,7 +134,7 @@ def main() -> None:
         budget = args.timesteps or requested_budget(method, ENV_ID, None, 1.0)
         model.learn(budget)
         episodes = rollouts(model, args.episodes, first_seed=50_000)
-        scores = probe_scores(episodes, n_cells=int(model.get_env().get_attr("size")[0]) ** 2)
+        scores = probe_scores(episodes, n_cells=n_cells)
         returns = np.mean([e["return"] for e in episodes[len(episodes) // 2:]])
         rows.append(f"| {name} | {returns:.1f} | " + " | ".join(f"{scores[f]:.2f}" for f in FEATURES)
                     + f" | {scores['cases']:,} |")

@@ -70,6 +70,8 @@ class BeliefTrace:
     :param session_end: (T,) ``info["session_end"]``, i.e. ``d_t``.
     :param env_id: the env id, when the rollout was built from one.
     :param seed: the reset seed of the episode.
+    :param gru_state: (T, hidden) the encoder's last-layer GRU state ``h_t`` that ``b_t`` is read from
+        (recorded by :func:`belief_rollout`).
     """
 
     observation: np.ndarray
@@ -83,6 +85,7 @@ class BeliefTrace:
     session_end: np.ndarray
     env_id: str | None = None
     seed: int | None = None
+    gru_state: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.reward)
@@ -188,8 +191,8 @@ def belief_rollout(
     venv.seed(seed)
     obs = venv.reset()
     state, start = None, np.ones(1, dtype=bool)
-    rows: dict[str, list[Any]] = {key: [] for key in ("obs", "action", "reward", "mu", "logvar", "c", "latent",
-                                                      "session_index", "session_end")}
+    rows: dict[str, list[Any]] = {key: [] for key in ("obs", "action", "reward", "hidden", "mu", "logvar", "c",
+                                                      "latent", "session_index", "session_end")}
     while n_steps is None or len(rows["reward"]) < n_steps:
         action, state = policy.predict(obs, state=state, episode_start=start, deterministic=deterministic)
         with th.no_grad():
@@ -202,7 +205,8 @@ def belief_rollout(
                 "the env's info has no 'latent': belief_rollout compares the belief with the true latent, so the "
                 "env must follow the DLCMDP info contract (session_end, session_index, latent)"
             )
-        for key, value in (("obs", obs[0]), ("action", action[0]), ("reward", reward[0]), ("mu", mu[0]),
+        for key, value in (("obs", obs[0]), ("action", action[0]), ("reward", reward[0]), ("hidden", hidden[0]),
+                           ("mu", mu[0]),
                            ("logvar", logvar[0]), ("c", th.sigmoid(logit[0])), ("latent", info["latent"]),
                            ("session_index", info.get("session_index", 0)),
                            ("session_end", info.get("session_end", False))):
@@ -222,6 +226,7 @@ def belief_rollout(
         session_end=np.asarray(rows["session_end"], dtype=bool),
         env_id=env_id_or_env if isinstance(env_id_or_env, str) else _env_id(venv),
         seed=seed,
+        gru_state=np.stack(rows["hidden"]).astype(np.float32),
     )
 
 

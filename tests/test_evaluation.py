@@ -85,6 +85,13 @@ def test_beliefs_equal_the_encoder_over_the_recorded_inputs(cls: type[DynaMITEPP
         mu, logvar, logits = model.policy.features_extractor.encode_episodes(th.as_tensor(trace.observation)[:, None])
     np.testing.assert_allclose(trace.belief_mean, mu[:, 0].numpy(), atol=1e-5)
     np.testing.assert_allclose(trace.belief_logvar, logvar[:, 0].numpy(), atol=1e-5)
+    encoder = model.policy.features_extractor
+    with th.no_grad():  # the recorded GRU state is the encoder's h_t over the same inputs, and b_t is read from it
+        hidden, _ = encoder.gru(encoder.embed(th.as_tensor(trace.observation)[:, None]))
+        read_mu, _, _ = encoder.heads(th.as_tensor(trace.gru_state))
+    assert trace.gru_state.shape == (len(trace), encoder.gru.hidden_size)
+    np.testing.assert_allclose(trace.gru_state, hidden[:, 0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(trace.belief_mean, read_mu.numpy(), atol=1e-5)
     if cls is VariBADPPO:
         assert trace.termination is None  # no termination loss: the head is untrained
     else:  # a trained head is recorded, also when c_t is not a policy input

@@ -154,6 +154,9 @@ METHODS = {
         # does DynaMITE-RL leave the HalfCheetahs' plateau sooner with 3x the learning rate, as the oracle did at 500k
         # (oracle_lr_3e-4)? RL^2 keeps the shared 1e-4
         _variant("lr_3e-4", learning_rate=3e-4),
+        # ... and with the PPO loss through the encoder too; RL^2 at that rate, so that the comparison at 3e-4 is fair
+        _variant("through_encoder_lr_3e-4", rl_loss_through_encoder=True, learning_rate=3e-4),
+        Method("rl2_lr_3e-4", algo="rl2", overrides={"learning_rate": 3e-4}, observes="previous_action_reward"),
     )
 }
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import copy
+
 import numpy as np
 import torch as th
 import yaml
@@ -60,6 +62,8 @@ PASS_ACTION_REWARD = {"features_extractor_kwargs": {"pass_action_reward_to_polic
 PAPER_INPUT = {"features_extractor_kwargs": {"pass_action_reward_to_policy": False}}
 #: generalised state-dependent exploration (gSDE), the noise resampled every 4 steps as in rl-zoo3's HalfCheetahBullet
 SDE = {"use_sde": True, "sde_sample_freq": 4}
+#: VecNormalize of observations and rewards, as in rl-zoo3's HalfCheetah entries (ours normalise rewards only)
+NORM_OBS = "dict(norm_obs=True, norm_reward=True)"
 #: the belief methods' policy size on Reacher and ScratchItch
 SMALL_POLICY = {"net_arch": [128, 128]}
 
@@ -150,6 +154,12 @@ METHODS = {
         # correlated in time? The HalfCheetah PPO settings (log_std_init -2, ReLU, 256x256) are rl-zoo3's
         # HalfCheetahBullet ones, which explore with gSDE (noise resampled every 4 steps); ours use independent noise
         _oracle_probe("oracle_sde", **SDE),
+        # ... or because the LSTM squashes the raw HalfCheetah observations (velocities of up to ~10) that the MLP
+        # learners read unscaled (normalize: norm_obs=False in every HalfCheetah entry)? The oracle and the
+        # memoryless baseline with VecNormalize's observation normaliser (evaluated with its frozen statistics)
+        _oracle_probe("oracle_norm_obs", normalize=NORM_OBS),
+        Method("ppo_action_reward_norm_obs", algo="oracle", overrides={"normalize": NORM_OBS},
+               observes="previous_action_reward"),
         _variant("pass_action_reward_sde", policy_kwargs=PASS_ACTION_REWARD, **SDE),
         # does DynaMITE-RL leave the HalfCheetahs' plateau sooner with 3x the learning rate, as the oracle did at 500k
         # (oracle_lr_3e-4)? RL^2 keeps the shared 1e-4
@@ -191,10 +201,24 @@ def evaluation_env(env_id: str, observes: str, env_kwargs: dict[str, Any] | None
     return make_reference_env(env_id, observes, n_envs=EVAL_ENVS, seed=EVAL_SEED, env_kwargs=env_kwargs)
 
 
+def with_training_observation_stats(env: VecEnv, agent: Any) -> VecEnv:
+    """``env`` seen through the agent's observation normaliser, frozen, where it trains with one (a zoo entry's
+    ``normalize`` with ``norm_obs``), as rl-zoo3 evaluates; rewards stay raw. Else ``env`` itself."""
+    get_normalizer = getattr(agent, "get_vec_normalize_env", None)
+    training = get_normalizer() if get_normalizer is not None else None
+    if training is None or not training.norm_obs:
+        return env
+    frozen = VecNormalize(env, training=False, norm_obs=True, norm_reward=False, clip_obs=training.clip_obs,
+                          epsilon=training.epsilon)
+    frozen.obs_rms = copy.deepcopy(training.obs_rms)
+    return frozen
+
+
 def evaluate(agent: Any, env_id: str, method: Method, n_episodes: int,
              env_kwargs: dict[str, Any] | None = None) -> list[float]:
-    """Deterministic episode returns of ``agent`` on the paired evaluation seeds."""
-    env = evaluation_env(env_id, method.observes, env_kwargs)
+    """Deterministic episode returns of ``agent`` on the paired evaluation seeds (raw rewards; observations
+    normalised with the agent's training statistics where it trains with normalised observations)."""
+    env = with_training_observation_stats(evaluation_env(env_id, method.observes, env_kwargs), agent)
     returns, _ = evaluate_policy(agent, env, n_eval_episodes=n_episodes, deterministic=True,
                                  return_episode_rewards=True)
     env.close()
@@ -202,17 +226,13 @@ def evaluate(agent: Any, env_id: str, method: Method, n_episodes: int,
 
 
 def normalize_kwargs(hyperparams: dict[str, Any]) -> dict[str, Any] | None:
-    """VecNormalize arguments of a zoo entry; only reward normalisation is supported here."""
+    """VecNormalize arguments of a zoo entry (``normalize``), or None."""
     normalize = hyperparams.get("normalize", False)
     if isinstance(normalize, str):
         normalize = eval(normalize, {"dict": dict})
     if normalize is False:
         return None
-    kwargs = {"norm_obs": True, "norm_reward": True} if normalize is True else dict(normalize)
-    if kwargs.get("norm_obs", True):
-        raise ValueError("the benchmark evaluates on raw observations: use normalize: "
-                         "\"dict(norm_obs=False, norm_reward=True)\" in the zoo file")
-    return kwargs
+    return {"norm_obs": True, "norm_reward": True} if normalize is True else dict(normalize)
 
 
 #: the benchmark's budget (timesteps) where it is below the zoo file's ``n_timesteps`` (README, Benchmarks): 1M on
@@ -243,13 +263,15 @@ def json_safe(value: Any) -> Any:
 
 def learner_kwargs(method: Method, env_id: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The zoo entry of a learned method, its constructor keyword arguments (overrides applied) and the
-    overrides (``policy_kwargs`` overrides merged into the zoo's, not replacing them)."""
+    overrides (``policy_kwargs`` overrides merged into the zoo's, not replacing them; overrides of zoo keys
+    such as ``normalize`` replace the entry's)."""
     hyperparams = zoo_hyperparams(method.algo, env_id)
+    hyperparams.update({key: value for key, value in method.overrides.items() if key in ZOO_KEYS})
     kwargs = algorithm_kwargs(hyperparams)
     overrides = dict(method.overrides)
     if "policy_kwargs" in overrides:
         overrides["policy_kwargs"] = merged(kwargs.get("policy_kwargs", {}), overrides["policy_kwargs"])
-    kwargs.update(overrides)
+    kwargs.update({key: value for key, value in overrides.items() if key not in ZOO_KEYS})
     return hyperparams, kwargs, overrides
 
 

@@ -336,6 +336,33 @@ def test_checkpoint_restores_the_reward_normaliser(tmp_path: Path) -> None:
     assert restored.num_timesteps == restored._total_timesteps == 6400
 
 
+def test_a_learner_with_normalised_observations_is_evaluated_with_its_frozen_statistics() -> None:
+    """A zoo-key override (``normalize``) builds the env, not the constructor; evaluation then sees the paired
+    episodes through the training statistics, which it does not update, with raw rewards."""
+    from benchmarks import adopt
+
+    method, env_id = methods.METHODS["oracle_norm_obs"], "dlcmdp/HalfCheetahVel-v0"
+    assert not adopt.same_learner("oracle", "oracle_norm_obs", env_id)
+    model, _, settings = methods.build_learner(method, env_id, 0, {})
+    assert settings["normalize"] == methods.NORM_OBS
+    model.learn(1)
+    training = model.get_vec_normalize_env()
+    assert training.norm_obs and training.norm_reward and training.obs_rms.count > 3000
+    raw = methods.evaluation_env(env_id, method.observes)
+    seen = methods.with_training_observation_stats(methods.evaluation_env(env_id, method.observes), model)
+    assert not seen.training and not seen.norm_reward and seen.obs_rms is not training.obs_rms
+    expected = np.clip((raw.reset() - training.obs_rms.mean) / np.sqrt(training.obs_rms.var + training.epsilon),
+                       -training.clip_obs, training.clip_obs)
+    np.testing.assert_allclose(seen.reset(), expected, rtol=1e-5)
+    count = seen.obs_rms.count
+    actions = np.zeros((methods.EVAL_ENVS, *raw.action_space.shape), dtype=np.float32)
+    (_, raw_reward, _, _), (_, seen_reward, _, _) = raw.step(actions), seen.step(actions)
+    np.testing.assert_allclose(seen_reward, raw_reward)  # the returns are the env's
+    assert seen.obs_rms.count == count  # frozen
+    plain, _, _ = methods.build_learner(methods.METHODS["oracle"], env_id, 0, {})  # normalises rewards only
+    assert methods.with_training_observation_stats(raw, plain) is raw
+
+
 def test_a_run_claimed_by_a_live_process_is_refused_and_a_dead_ones_claim_taken_over(tmp_path: Path) -> None:
     """Two runners on one folder must not train one run into the same checkpoint files (pool workers keep
     training when only their runner is killed); a lock left by a process that died does not block the run."""

@@ -7,11 +7,10 @@ is evaluated on the same reset seeds (hence the same goals and session sequences
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import copy
 
 import numpy as np
 import torch as th

@@ -159,6 +159,10 @@ METHODS = {
         _oracle_probe("oracle_norm_obs", normalize=NORM_OBS),
         Method("ppo_action_reward_norm_obs", algo="oracle", overrides={"normalize": NORM_OBS},
                observes="previous_action_reward"),
+        # ... and the belief methods and RL^2 with it (their whole input x_t = (s_t, a_{t-1}, r_{t-1}) normalised)
+        _variant("norm_obs", normalize=NORM_OBS),
+        _variant("varibad_norm_obs", algo="varibad", normalize=NORM_OBS),
+        Method("rl2_norm_obs", algo="rl2", overrides={"normalize": NORM_OBS}, observes="previous_action_reward"),
         _variant("pass_action_reward_sde", policy_kwargs=PASS_ACTION_REWARD, **SDE),
         # does DynaMITE-RL leave the HalfCheetahs' plateau sooner with 3x the learning rate, as the oracle did at 500k
         # (oracle_lr_3e-4)? RL^2 keeps the shared 1e-4

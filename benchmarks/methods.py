@@ -153,9 +153,10 @@ METHODS = {
         # correlated in time? The HalfCheetah PPO settings (log_std_init -2, ReLU, 256x256) are rl-zoo3's
         # HalfCheetahBullet ones, which explore with gSDE (noise resampled every 4 steps); ours use independent noise
         _oracle_probe("oracle_sde", **SDE),
-        # ... or because the LSTM squashes the raw HalfCheetah observations (velocities of up to ~10) that the MLP
-        # learners read unscaled (normalize: norm_obs=False in every HalfCheetah entry)? The oracle and the
-        # memoryless baseline with VecNormalize's observation normaliser (evaluated with its frozen statistics)
+        # ... or because its policy reads the LSTM's bounded output, while the MLP learners read the raw HalfCheetah
+        # observations (feature stds 0.02 to 6.4, joint velocities up to 13; normalize: norm_obs=False in every
+        # HalfCheetah entry)? The oracle and the memoryless baseline with VecNormalize's observation normaliser
+        # (evaluated through its frozen statistics)
         _oracle_probe("oracle_norm_obs", normalize=NORM_OBS),
         Method("ppo_action_reward_norm_obs", algo="oracle", overrides={"normalize": NORM_OBS},
                observes="previous_action_reward"),

@@ -361,6 +361,8 @@ def test_a_learner_with_normalised_observations_is_evaluated_with_its_frozen_sta
     assert seen.obs_rms.count == count  # frozen
     plain, _, _ = methods.build_learner(methods.METHODS["oracle"], env_id, 0, {})  # normalises rewards only
     assert methods.with_training_observation_stats(raw, plain) is raw
+    raw.close()
+    seen.close()
 
 
 def test_a_run_claimed_by_a_live_process_is_refused_and_a_dead_ones_claim_taken_over(tmp_path: Path) -> None:

@@ -149,6 +149,10 @@ def test_every_learned_method_builds_with_its_overrides() -> None:
                     expected = merged[k]
                     same = expected.items() <= actual.items() if isinstance(expected, dict) else actual == expected
                     assert same, name
+            elif key in methods.ZOO_KEYS:  # builds the env: normalize wraps it in VecNormalize as given
+                assert settings[key] == value and key == "normalize", name
+                vec_normalize = model.get_vec_normalize_env()
+                assert all(getattr(vec_normalize, k) == v for k, v in methods.normalize_kwargs(settings).items()), name
             else:
                 assert getattr(model, key) == value and settings[key] == value, name
     no_termination = methods.build_learner(methods.METHODS["no_termination"], "dlcmdp/GridWorld-v0", 0, {})[0]

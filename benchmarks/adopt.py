@@ -24,7 +24,7 @@ import gymnasium as gym
 
 import sb3_dynamite  # noqa: F401  (registers the dlcmdp/ envs)
 from benchmarks.common import result_files
-from benchmarks.methods import METHODS, ZOO_KEYS, comparable, learner_kwargs
+from benchmarks.methods import LEARNER_ZOO_KEYS, METHODS, comparable, learner_kwargs
 from benchmarks.run import RESULTS, run_path
 
 
@@ -34,8 +34,8 @@ def same_learner(recorded: str, adopted: str, env_id: str) -> bool:
     if a.scripted or b.scripted or (a.algo, a.observes) != (b.algo, b.observes):
         return False
     (zoo_a, kwargs_a, _), (zoo_b, kwargs_b, _) = learner_kwargs(a, env_id), learner_kwargs(b, env_id)
-    return comparable(kwargs_a) == comparable(kwargs_b) and all(zoo_a.get(key) == zoo_b.get(key) for key in ZOO_KEYS
-                                                                if key != "n_timesteps")
+    return comparable(kwargs_a) == comparable(kwargs_b) and all(zoo_a.get(key) == zoo_b.get(key)
+                                                                for key in LEARNER_ZOO_KEYS)
 
 
 def variant_env_kwargs(env_id: str, variant: str) -> dict[str, float]:

@@ -125,7 +125,6 @@ def main() -> None:
     args = parser.parse_args()
     th.set_num_threads(1)
     th.manual_seed(args.seed)
-    n_cells = gym.make(ENV_ID, **HIDDEN).unwrapped.size ** 2
     rows = ["| method | return (scored episodes) | " + " | ".join(FEATURES) + " | cases |",
             "|---|---|" + "---|" * (len(FEATURES) + 1)]
     for name in args.methods:
@@ -134,7 +133,7 @@ def main() -> None:
         budget = args.timesteps or requested_budget(method, ENV_ID, None, 1.0)
         model.learn(budget)
         episodes = rollouts(model, args.episodes, first_seed=50_000)
-        scores = probe_scores(episodes, n_cells=n_cells)
+        scores = probe_scores(episodes, n_cells=episodes[0]["visit memory"].shape[1] // 2)  # 2 flags per cell
         returns = np.mean([e["return"] for e in episodes[len(episodes) // 2:]])
         rows.append(f"| {name} | {returns:.1f} | " + " | ".join(f"{scores[f]:.2f}" for f in FEATURES)
                     + f" | {scores['cases']:,} |")

@@ -7,7 +7,6 @@ is evaluated on the same reset seeds (hence the same goals and session sequences
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,8 @@ EVAL_ENVS = 5
 #: zoo keys that are not constructor arguments of the algorithm
 ZOO_KEYS = ("n_envs", "n_timesteps", "policy", "normalize", "env_wrapper", "vec_env_wrapper", "frame_stack",
             "callback", "env_kwargs", "monitor_kwargs", "eval_env_kwargs")
+#: the zoo keys that shape the learner (all but its budget): two runs whose entries differ in one are different learners
+LEARNER_ZOO_KEYS = tuple(key for key in ZOO_KEYS if key != "n_timesteps")
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def with_training_observation_stats(env: VecEnv, agent: Any) -> VecEnv:
         return env
     frozen = VecNormalize(env, training=False, norm_obs=True, norm_reward=False, clip_obs=training.clip_obs,
                           epsilon=training.epsilon)
-    frozen.obs_rms = copy.deepcopy(training.obs_rms)
+    frozen.obs_rms = training.obs_rms.copy()
     return frozen
 
 
@@ -317,7 +318,7 @@ def changed_settings(record: dict[str, Any]) -> list[str]:
     recorded = record["settings"]
     then, now = (json_safe(comparable(algorithm_kwargs(s))) for s in (recorded, settings))
     changed = {key for key in set(then) | set(now) if then.get(key) != now.get(key)}
-    changed |= {key for key in ZOO_KEYS if key != "n_timesteps" and recorded.get(key) != settings.get(key)}
+    changed |= {key for key in LEARNER_ZOO_KEYS if recorded.get(key) != settings.get(key)}
     return sorted(changed)
 
 

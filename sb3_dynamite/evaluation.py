@@ -206,9 +206,8 @@ def belief_rollout(
                 "env must follow the DLCMDP info contract (session_end, session_index, latent)"
             )
         for key, value in (("obs", obs[0]), ("action", action[0]), ("reward", reward[0]), ("hidden", hidden[0]),
-                           ("mu", mu[0]),
-                           ("logvar", logvar[0]), ("c", th.sigmoid(logit[0])), ("latent", info["latent"]),
-                           ("session_index", info.get("session_index", 0)),
+                           ("mu", mu[0]), ("logvar", logvar[0]), ("c", th.sigmoid(logit[0])),
+                           ("latent", info["latent"]), ("session_index", info.get("session_index", 0)),
                            ("session_end", info.get("session_end", False))):
             rows[key].append(np.asarray(value.cpu() if isinstance(value, th.Tensor) else value))
         if done[0]:

@@ -62,7 +62,8 @@ PASS_ACTION_REWARD = {"features_extractor_kwargs": {"pass_action_reward_to_polic
 PAPER_INPUT = {"features_extractor_kwargs": {"pass_action_reward_to_policy": False}}
 #: generalised state-dependent exploration (gSDE), the noise resampled every 4 steps as in rl-zoo3's HalfCheetahBullet
 SDE = {"use_sde": True, "sde_sample_freq": 4}
-#: VecNormalize of observations and rewards, as in rl-zoo3's HalfCheetah entries (ours normalise rewards only)
+#: VecNormalize of observations and rewards, as in rl-zoo3's HalfCheetah entries: the probe that made it our HalfCheetah
+#: zoo default (before, ours normalised rewards only; those runs are in benchmarks/results/raw_obs/)
 NORM_OBS = "dict(norm_obs=True, norm_reward=True)"
 #: the belief methods' policy size on Reacher and ScratchItch
 SMALL_POLICY = {"net_arch": [128, 128]}
@@ -155,9 +156,9 @@ METHODS = {
         # HalfCheetahBullet ones, which explore with gSDE (noise resampled every 4 steps); ours use independent noise
         _oracle_probe("oracle_sde", **SDE),
         # ... or because its policy reads the LSTM's bounded output, while the MLP learners read the raw HalfCheetah
-        # observations (feature stds 0.02 to 6.4, joint velocities up to 13; normalize: norm_obs=False in every
-        # HalfCheetah entry)? The oracle and the memoryless baseline with VecNormalize's observation normaliser
-        # (evaluated through its frozen statistics)
+        # observations (feature stds 0.02 to 6.4, joint velocities up to 13; norm_obs=False in every HalfCheetah entry
+        # then, True since these probes)? The oracle and the memoryless baseline with VecNormalize's observation
+        # normaliser (evaluated through its frozen statistics)
         _oracle_probe("oracle_norm_obs", normalize=NORM_OBS),
         Method("ppo_action_reward_norm_obs", algo="oracle", overrides={"normalize": NORM_OBS},
                observes="previous_action_reward"),

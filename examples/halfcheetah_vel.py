@@ -81,7 +81,7 @@ def normalize_kwargs(value: Any) -> dict[str, Any] | None:
 
 
 def make_env(n_envs: int, seed: int, normalize: dict[str, Any] | None, gamma: float) -> VecEnv:
-    """As the zoo builds it: the encoder-input wrapper, then VecNormalize (rewards only in our zoo file)."""
+    """As the zoo builds it: the encoder-input wrapper, then VecNormalize (observations and rewards in our zoo file)."""
     env = VecPreviousActionReward(make_vec_env(ENV_ID, n_envs=n_envs, seed=seed))
     return env if normalize is None else VecNormalize(env, gamma=gamma, **normalize)
 
@@ -126,6 +126,9 @@ def main() -> None:
           f"({args.timesteps / (time.perf_counter() - start):.0f} steps/s)")
     args.out.mkdir(parents=True, exist_ok=True)
     model.save(args.out / "dynamite_halfcheetah_vel")
+    statistics = model.get_vec_normalize_env()
+    if statistics is not None:  # the model reads normalised observations: keep the statistics it was trained with
+        statistics.save(str(args.out / "vecnormalize.pkl"))
 
     rollouts = rollout_env(model.get_env())
     probe = fit_latent_probe(model, rollouts, n_episodes=args.probe_episodes, seed=2000)
@@ -135,6 +138,9 @@ def main() -> None:
           f"sessions; probe R^2 of v* on 2 held-out episodes: {probe.score(held_out):.2f}")
     path = save_belief_plot(trace, args.out / "belief_halfcheetah_vel.png", probe)
     print(f"Model: {(args.out / 'dynamite_halfcheetah_vel.zip').resolve()}\nBelief plot: {path.resolve()}")
+    if statistics is not None:
+        print(f"Normalisation statistics (VecNormalize.load them to reuse the model): "
+              f"{(args.out / 'vecnormalize.pkl').resolve()}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch as th
+from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import VecNormalize
 
 from benchmarks import methods, run
 
@@ -346,7 +348,8 @@ def test_a_learner_with_normalised_observations_is_evaluated_with_its_frozen_sta
     from benchmarks import adopt
 
     method, env_id = methods.METHODS["oracle_norm_obs"], "dlcmdp/HalfCheetahVel-v0"
-    assert not adopt.same_learner("oracle", "oracle_norm_obs", env_id)
+    assert adopt.same_learner("oracle", "oracle_norm_obs", env_id)  # the HalfCheetahs' zoo default ...
+    assert not adopt.same_learner("oracle", "oracle_norm_obs", "dlcmdp/GridWorld-v0")  # ... not GridWorld's
     model, _, settings = methods.build_learner(method, env_id, 0, {})
     assert settings["normalize"] == methods.NORM_OBS
     model.learn(1)
@@ -363,8 +366,9 @@ def test_a_learner_with_normalised_observations_is_evaluated_with_its_frozen_sta
     (_, raw_reward, _, _), (_, seen_reward, _, _) = raw.step(actions), seen.step(actions)
     np.testing.assert_allclose(seen_reward, raw_reward)  # the returns are the env's
     assert seen.obs_rms.count == count  # frozen
-    plain, _, _ = methods.build_learner(methods.METHODS["oracle"], env_id, 0, {})  # normalises rewards only
-    assert methods.with_training_observation_stats(raw, plain) is raw
+    rewards_only = PPO("MlpPolicy", VecNormalize(methods.evaluation_env(env_id, method.observes), norm_obs=False))
+    assert methods.with_training_observation_stats(raw, rewards_only) is raw
+    rewards_only.get_env().close()
     raw.close()
     seen.close()
 

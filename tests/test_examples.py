@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 from stable_baselines3.common.env_checker import check_env
+from stable_baselines3.common.vec_env import VecNormalize
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -155,3 +156,6 @@ def test_halfcheetah_example_uses_the_zoo_entry(tmp_path: Path) -> None:
     assert re.search(r"Episode return \(seed 1000\): -?\d+\.\d over 400 steps", result.stdout)
     assert (tmp_path / "belief_halfcheetah_vel.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "dynamite_halfcheetah_vel.zip").stat().st_size > 0
+    statistics = VecNormalize.load(str(tmp_path / "vecnormalize.pkl"), example.make_env(1, 0, None, 0.99))
+    assert statistics.norm_obs and statistics.norm_reward  # the zoo entry's normalisation, with its statistics
+    assert statistics.obs_rms.count >= 800  # the 800 training steps

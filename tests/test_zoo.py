@@ -207,7 +207,7 @@ def test_hyperparameter_files_build_every_env(algo: str, zoo: Path, monkeypatch:
         normalize = model.get_vec_normalize_env()
         assert (normalize is not None) == ("HalfCheetah" in env_id)
         if normalize is not None:
-            assert (normalize.norm_obs, normalize.norm_reward) == (False, True)
+            assert (normalize.norm_obs, normalize.norm_reward) == (True, True)
         model.get_env().close()
 
 
@@ -287,8 +287,8 @@ def test_baselines_train_evaluate_enjoy_record(algo: str, zoo: Path, monkeypatch
 
 def test_literal_zoo_commands_on_mujoco_headless(tmp_path: Path) -> None:
     """`python -m rl_zoo3.train|enjoy|record_video --algo dynamite` in fresh interpreters (the import hook, no
-    --conf-file, no --gym-packages) on a MuJoCo env: SubprocVecEnv workers, evaluation, reward normalisation
-    saved and reloaded, decode_state from the file, an mp4 rendered with EGL."""
+    --conf-file, no --gym-packages) on a MuJoCo env: SubprocVecEnv workers, evaluation, observation and reward
+    normalisation saved and reloaded, decode_state from the file, an mp4 rendered with EGL."""
     env_id, name = "dlcmdp/HalfCheetahWindVel-v0", "dlcmdp-HalfCheetahWindVel-v0"
     python("-m", "rl_zoo3.train", "--algo", "dynamite", "--env", env_id, "-n", "400", "--eval-freq", "400",
            "--eval-episodes", "1", "--vec-env", "subproc", "--seed", "0", "--num-threads", "1", "--hyperparams",

@@ -166,6 +166,9 @@ METHODS = {
         _variant("norm_obs", normalize=NORM_OBS),
         _variant("varibad_norm_obs", algo="varibad", normalize=NORM_OBS),
         Method("rl2_norm_obs", algo="rl2", overrides={"normalize": NORM_OBS}, observes="previous_action_reward"),
+        # under it the VAE's stored episodes keep the statistics of the rollout that collected them: store them raw
+        # and normalise each VAE batch with today's statistics instead (on envs without norm_obs: the default)
+        _variant("raw_store", vae_store_raw=True),
         _variant("pass_action_reward_sde", policy_kwargs=PASS_ACTION_REWARD, **SDE),
         # does DynaMITE-RL leave the HalfCheetahs' plateau sooner with 3x the learning rate, as the oracle did at 500k
         # (oracle_lr_3e-4)? RL^2 keeps the shared 1e-4

@@ -9,6 +9,7 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecNormalize
 
 from sb3_dynamite import DynaMITEPPO, VariBADPPO
 from sb3_dynamite.common.wrappers import VecPreviousActionReward
@@ -318,6 +319,55 @@ def test_env_without_session_labels_trains_as_varibad_with_one_warning() -> None
     assert not bool(batch.session_end.any())
     terms = model.belief_losses(batch)
     assert "consistency" not in terms
+
+
+class RecordRaw(VecEnvWrapper):
+    """Below VecNormalize: keeps what the env made, each step's observations and terminal observations."""
+
+    def __init__(self, venv: VecEnv) -> None:
+        super().__init__(venv)
+        self.observations: list[np.ndarray] = []
+        self.terminals: list[dict[int, np.ndarray]] = []
+
+    def reset(self) -> np.ndarray:
+        observations = self.venv.reset()
+        self.observations.append(observations.copy())
+        self.terminals.append({})
+        return observations
+
+    def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+        observations, rewards, dones, infos = self.venv.step_wait()
+        self.observations.append(observations.copy())
+        self.terminals.append({i: info["terminal_observation"].copy() for i, info in enumerate(infos)
+                               if "terminal_observation" in info})
+        return observations, rewards, dones, infos
+
+
+@pytest.mark.parametrize("store_raw", [False, True])
+def test_raw_episode_store_under_observation_normalisation(store_raw: bool) -> None:
+    """``vae_store_raw``: the VAE's episodes are the env's unnormalised x_0 .. x_T, and a VAE batch sees them through
+    today's statistics; by default they keep the statistics of the rollout that collected them."""
+    recorder = RecordRaw(VecPreviousActionReward(make_vec_env("dlcmdp/GridWorld-v0", n_envs=1, seed=0)))
+    env = VecNormalize(recorder, norm_obs=True, norm_reward=True, clip_obs=1e4)  # no clipping: exact inverse
+    model = DynaMITEPPO("MlpPolicy", env, vae_store_raw=store_raw, **{**SMALL, "n_steps": 128})
+    model.learn(256)
+    assert len(model.episode_store) == 4  # 60-step episodes
+    raw = np.concatenate(recorder.observations)
+    for k, (stored, _) in enumerate(model.episode_store.episodes):
+        expected = np.concatenate([raw[60 * k : 60 * (k + 1)], recorder.terminals[60 * (k + 1)][0][None]])
+        if store_raw:
+            np.testing.assert_allclose(stored, expected, rtol=1e-5, atol=1e-5)
+        else:  # normalised, with the statistics of their own steps
+            assert not np.allclose(stored[1:], expected[1:], atol=1e-2)
+    th.manual_seed(0)
+    drawn = model.episode_store.sample(3)
+    th.manual_seed(0)
+    batch = model.sample_vae_batch()
+    lengths = drawn.valid_transitions.sum(dim=1).tolist()
+    for row, length in enumerate(lengths):
+        episode = drawn.observations[row, : length + 1].numpy()
+        today = env.normalize_obs(episode) if store_raw else episode
+        np.testing.assert_allclose(batch.observations[row, : length + 1].numpy(), today, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import warnings
 from collections import deque
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
 from sb3_contrib.common.recurrent.buffers import RecurrentRolloutBuffer
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecNormalize
 
 
 class BeliefRolloutBuffer(RecurrentRolloutBuffer):
@@ -43,6 +46,12 @@ class BeliefRolloutBuffer(RecurrentRolloutBuffer):
             setattr(view, name, getattr(self, name))
         view.full, view.pos = True, self.buffer_size
         return view
+
+
+def observation_normalizer(model: BaseAlgorithm) -> VecNormalize | None:
+    """The model's ``VecNormalize`` if it normalises observations, else None."""
+    normalizer = model.get_vec_normalize_env()
+    return normalizer if normalizer is not None and normalizer.norm_obs else None
 
 
 class EpisodeBatch(NamedTuple):
@@ -68,10 +77,14 @@ class EpisodeStore:
             raise ValueError("an episode needs one more observation than transitions")
         self.episodes.append((observations.astype(np.float32), session_end.astype(bool)))
 
-    def sample(self, batch_size: int, device: th.device | str = "cpu") -> EpisodeBatch:
-        """Up to ``batch_size`` distinct episodes, padded to the longest (uses torch's seeded RNG)."""
+    def sample(self, batch_size: int, device: th.device | str = "cpu",
+               transform: Callable[[np.ndarray], np.ndarray] | None = None) -> EpisodeBatch:
+        """Up to ``batch_size`` distinct episodes, padded to the longest (uses torch's seeded RNG); ``transform``
+        maps each chosen episode's observations (T + 1, obs_dim) before padding (e.g. today's normalisation)."""
         indices = th.randperm(len(self.episodes))[: min(batch_size, len(self.episodes))].tolist()
         chosen = [self.episodes[i] for i in indices]
+        if transform is not None:
+            chosen = [(transform(obs).astype(np.float32), ends) for obs, ends in chosen]
         horizon = max(len(ends) for _, ends in chosen)
         obs_dim = chosen[0][0].shape[1]
         observations = np.zeros((len(chosen), horizon + 1, obs_dim), dtype=np.float32)
@@ -91,14 +104,27 @@ class EpisodeCollector(BaseCallback):
     Called right after every ``env.step``: ``model._last_obs`` is still ``x_t``, ``infos`` carry
     ``session_end`` and, at the end of an episode, the augmented ``terminal_observation`` ``x_T``.
     Also refuses non-finite observations or rewards (nothing trains silently on NaN).
+
+    With ``raw=True`` and a ``VecNormalize`` that normalises observations, it stores them as the env made them,
+    before that normalisation: ``x_t`` from ``get_original_obs()`` one step earlier, ``x_T`` unnormalised.
     """
 
-    def __init__(self, store: EpisodeStore) -> None:
+    def __init__(self, store: EpisodeStore, raw: bool = False) -> None:
         super().__init__()
         self.store = store
+        self.raw = raw
         self.has_session_labels = True
         self._open: list[tuple[list[np.ndarray], list[bool]]] = []
         self._started = np.zeros(0, dtype=bool)  # the open episode was seen from its first step
+        self._raw_last: np.ndarray | None = None  # x_t before VecNormalize (raw=True only)
+
+    def _normalizer(self) -> VecNormalize | None:
+        """The model's observation-normalising ``VecNormalize`` when raw episodes are asked for, else None."""
+        return observation_normalizer(self.model) if self.raw else None
+
+    def _on_rollout_start(self) -> None:
+        normalizer = self._normalizer()  # its last reset or step made model._last_obs
+        self._raw_last = None if normalizer is None else np.array(normalizer.get_original_obs(), dtype=np.float32)
 
     def _on_step(self) -> bool:
         new_obs, rewards, dones, infos = (self.locals[k] for k in ("new_obs", "rewards", "dones", "infos"))
@@ -108,6 +134,10 @@ class EpisodeCollector(BaseCallback):
                 "outputs: DynaMITE-RL will not train on it"
             )
         current, starts = self.model._last_obs, self.model._last_episode_starts
+        normalizer = self._normalizer()
+        if normalizer is not None:
+            current = self._raw_last if self._raw_last is not None else normalizer.unnormalize_obs(current)
+            self._raw_last = np.array(normalizer.get_original_obs(), dtype=np.float32)  # x_{t+1}
         if len(self._open) != len(dones):
             self._open = [([], []) for _ in dones]
             self._started = np.zeros(len(dones), dtype=bool)
@@ -121,6 +151,8 @@ class EpisodeCollector(BaseCallback):
             ends.append(self._session_end(info))
             if dones[i]:
                 terminal = info.get("terminal_observation")
+                if terminal is not None and normalizer is not None:
+                    terminal = normalizer.unnormalize_obs(terminal)
                 if terminal is not None and self._started[i]:
                     self.store.add(np.stack([*observations, terminal]), np.array(ends))
                 observations.clear()

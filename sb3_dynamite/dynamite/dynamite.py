@@ -20,7 +20,13 @@ from stable_baselines3.common.vec_env import VecEnv, is_vecenv_wrapped
 
 from sb3_dynamite.common.wrappers import VecPreviousActionReward
 from sb3_dynamite.dynamite import losses
-from sb3_dynamite.dynamite.buffers import BeliefRolloutBuffer, EpisodeBatch, EpisodeCollector, EpisodeStore
+from sb3_dynamite.dynamite.buffers import (
+    BeliefRolloutBuffer,
+    EpisodeBatch,
+    EpisodeCollector,
+    EpisodeStore,
+    observation_normalizer,
+)
 from sb3_dynamite.dynamite.policies import DynaMITEPolicy, MlpPolicy
 
 SelfDynaMITEPPO = TypeVar("SelfDynaMITEPPO", bound="DynaMITEPPO")
@@ -98,6 +104,9 @@ class DynaMITEPPO(RecurrentPPO):
     :param n_vae_updates: VAE gradient steps per PPO iteration.
     :param vae_batch_size: episodes per VAE step.
     :param vae_buffer_size: capacity (episodes) of the FIFO episode store.
+    :param vae_store_raw: under a ``VecNormalize`` that normalises observations, store the episodes raw and
+        normalise each VAE batch with the current statistics (otherwise every stored episode keeps the statistics
+        of the rollout that collected it). No effect without observation normalisation.
     :param vae_subsample_elbos: beliefs per episode used in the reconstruction term (None: all).
     :param vae_subsample_decodes: decoded transitions per belief (None: all of its set). With the previous
         argument this caps the decoded pairs per episode at ``elbos * decodes``, whatever the horizon.
@@ -149,6 +158,7 @@ class DynaMITEPPO(RecurrentPPO):
         n_vae_updates: int = 1,
         vae_batch_size: int = 16,
         vae_buffer_size: int = 1000,
+        vae_store_raw: bool = False,
         vae_subsample_elbos: int | None = 50,
         vae_subsample_decodes: int | None = 50,
         vae_max_grad_norm: float | None = 1.0,
@@ -192,6 +202,7 @@ class DynaMITEPPO(RecurrentPPO):
         self.n_vae_updates = n_vae_updates
         self.vae_batch_size = vae_batch_size
         self.vae_buffer_size = vae_buffer_size
+        self.vae_store_raw = vae_store_raw
         self.vae_subsample_elbos = vae_subsample_elbos
         self.vae_subsample_decodes = vae_subsample_decodes
         self.vae_max_grad_norm = vae_max_grad_norm
@@ -234,7 +245,7 @@ class DynaMITEPPO(RecurrentPPO):
         )
         self.vae_optimizer = th.optim.Adam(self.policy.belief_parameters(), lr=self.vae_learning_rate)
         self.episode_store = EpisodeStore(self.vae_buffer_size)
-        self._collector = EpisodeCollector(self.episode_store)
+        self._collector = EpisodeCollector(self.episode_store, raw=self.vae_store_raw)
 
     def _init_callback(self, callback: MaybeCallback, progress_bar: bool = False) -> BaseCallback:
         """The user's callbacks, preceded by the internal collector of complete episodes."""
@@ -284,7 +295,7 @@ class DynaMITEPPO(RecurrentPPO):
         self.policy.set_training_mode(True)
         logs: dict[str, list[float]] = {}
         for _ in range(self.n_vae_updates):
-            batch = self.episode_store.sample(self.vae_batch_size, self.device)
+            batch = self.sample_vae_batch()
             if self.termination_bias_init and self.termination_coef > 0 and not self._termination_bias_initialised:
                 self.initialise_termination_bias(batch)
             terms = self.belief_losses(batch)
@@ -306,6 +317,13 @@ class DynaMITEPPO(RecurrentPPO):
         self.logger.record("vae/episodes_stored", len(self.episode_store))
         self.vae_time += time.perf_counter() - start
         self.logger.record("time/vae_seconds", self.vae_time)
+
+    def sample_vae_batch(self) -> EpisodeBatch:
+        """``vae_batch_size`` stored episodes as the encoder reads them today: raw episodes (``vae_store_raw``)
+        go through the current observation normalisation."""
+        normalizer = observation_normalizer(self) if self.vae_store_raw else None
+        transform = None if normalizer is None else normalizer.normalize_obs
+        return self.episode_store.sample(self.vae_batch_size, self.device, transform)
 
     def _sessions(self, batch: EpisodeBatch) -> losses.Sessions:
         """The batch's session structure from the env's labels (one session per episode without labels)."""

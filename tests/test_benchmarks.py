@@ -451,3 +451,18 @@ def test_goal_memory_scores_only_remembered_goals_and_a_perfect_memory_reads_out
         episodes.append({"cell": cells, "goals": goals, **{name: known for name in goal_memory.FEATURES}})
     scores = goal_memory.probe_scores(episodes, n_cells=25)
     assert all(scores[name] > 0.95 for name in goal_memory.FEATURES) and scores["cases"] > 2000
+
+
+def test_observation_drift_is_the_rms_shift_of_todays_typical_observations() -> None:
+    from benchmarks.obs_drift import drift_table, shift
+
+    rng = np.random.default_rng(0)
+    then, now = (np.array([0.0, 1.0]), np.array([1.0, 2.0])), (np.array([0.5, 1.0]), np.array([2.0, 2.0]))
+    x = now[0] + rng.standard_normal((200_000, 2)) * now[1]  # today's typical observations
+    monte_carlo = np.sqrt((((x - then[0]) / then[1] - (x - now[0]) / now[1]) ** 2).mean(axis=0))
+    np.testing.assert_allclose(shift(then, now), monte_carlo, rtol=0.01)
+    assert shift(now, now).tolist() == [0.0, 0.0]  # unchanged statistics: no mismatch
+    history = [(step, np.full(2, step / 1e5), np.ones(2)) for step in range(0, 300_001, 50_000)]
+    rows = drift_table(history, at=[100_000, 300_000], ages=[100_000, 200_000])
+    assert rows[2] == "| 100,000 | 1.00 (1.00) | - |"  # mean moved 1 std per 100k steps; nothing 200k old yet
+    assert rows[3] == "| 300,000 | 1.00 (1.00) | 2.00 (2.00) |"

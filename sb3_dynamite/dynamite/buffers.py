@@ -106,7 +106,8 @@ class EpisodeCollector(BaseCallback):
     Also refuses non-finite observations or rewards (nothing trains silently on NaN).
 
     With ``raw=True`` and a ``VecNormalize`` that normalises observations, it stores them as the env made them,
-    before that normalisation: ``x_t`` from ``get_original_obs()`` one step earlier, ``x_T`` unnormalised.
+    before that normalisation: ``x_t`` from ``get_original_obs()`` one step earlier, ``x_T`` unnormalised (exact
+    unless VecNormalize clipped it at ``clip_obs`` standard deviations).
     """
 
     def __init__(self, store: EpisodeStore, raw: bool = False) -> None:

@@ -22,7 +22,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from sb3_dynamite import DynaMITEPPO, VariBADPPO
-from sb3_dynamite.common.wrappers import VecPreviousActionReward
+from sb3_dynamite.common.wrappers import VecPreviousActionReward, observation_normalizer
 from sb3_dynamite.envs.scripted import make_reference_env, reference_policy
 
 HYPERPARAMS = Path(__file__).resolve().parent.parent / "hyperparams"
@@ -213,9 +213,8 @@ def evaluation_env(env_id: str, observes: str, env_kwargs: dict[str, Any] | None
 def with_training_observation_stats(env: VecEnv, agent: Any) -> VecEnv:
     """``env`` seen through the agent's observation normaliser, frozen, where it trains with one (a zoo entry's
     ``normalize`` with ``norm_obs``), as rl-zoo3 evaluates; rewards stay raw. Else ``env`` itself."""
-    get_normalizer = getattr(agent, "get_vec_normalize_env", None)
-    training = get_normalizer() if get_normalizer is not None else None
-    if training is None or not training.norm_obs:
+    training = observation_normalizer(agent) if isinstance(agent, BaseAlgorithm) else None  # scripted: none
+    if training is None:
         return env
     frozen = VecNormalize(env, training=False, norm_obs=True, norm_reward=False, clip_obs=training.clip_obs,
                           epsilon=training.epsilon)

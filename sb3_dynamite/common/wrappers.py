@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecNormalize
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
 
@@ -26,6 +27,12 @@ def action_encoding_dim(action_space: spaces.Space) -> int:
         f"unsupported action space {action_space}: DynaMITE-RL supports Discrete and Box actions "
         "(wrap MultiDiscrete/MultiBinary actions into one of those)"
     )
+
+
+def observation_normalizer(model: BaseAlgorithm) -> VecNormalize | None:
+    """The model's ``VecNormalize`` if it normalises observations, else None."""
+    normalizer = model.get_vec_normalize_env()
+    return normalizer if normalizer is not None and normalizer.norm_obs else None
 
 
 def check_observation_space(observation_space: spaces.Space) -> spaces.Box:

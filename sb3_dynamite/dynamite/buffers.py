@@ -20,10 +20,11 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from sb3_contrib.common.recurrent.buffers import RecurrentRolloutBuffer
-from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecNormalize
+
+from sb3_dynamite.common.wrappers import observation_normalizer
 
 
 class BeliefRolloutBuffer(RecurrentRolloutBuffer):
@@ -46,12 +47,6 @@ class BeliefRolloutBuffer(RecurrentRolloutBuffer):
             setattr(view, name, getattr(self, name))
         view.full, view.pos = True, self.buffer_size
         return view
-
-
-def observation_normalizer(model: BaseAlgorithm) -> VecNormalize | None:
-    """The model's ``VecNormalize`` if it normalises observations, else None."""
-    normalizer = model.get_vec_normalize_env()
-    return normalizer if normalizer is not None and normalizer.norm_obs else None
 
 
 class EpisodeBatch(NamedTuple):
@@ -117,15 +112,13 @@ class EpisodeCollector(BaseCallback):
         self.has_session_labels = True
         self._open: list[tuple[list[np.ndarray], list[bool]]] = []
         self._started = np.zeros(0, dtype=bool)  # the open episode was seen from its first step
-        self._raw_last: np.ndarray | None = None  # x_t before VecNormalize (raw=True only)
-
-    def _normalizer(self) -> VecNormalize | None:
-        """The model's observation-normalising ``VecNormalize`` when raw episodes are asked for, else None."""
-        return observation_normalizer(self.model) if self.raw else None
+        self._normalizer: VecNormalize | None = None  # the env's observation normaliser (raw=True only)
+        self._raw_last: np.ndarray | None = None  # x_t before it
 
     def _on_rollout_start(self) -> None:
-        normalizer = self._normalizer()  # its last reset or step made model._last_obs
-        self._raw_last = None if normalizer is None else np.array(normalizer.get_original_obs(), dtype=np.float32)
+        self._normalizer = observation_normalizer(self.model) if self.raw else None
+        if self._normalizer is not None:  # its last reset or step made model._last_obs
+            self._raw_last = np.array(self._normalizer.get_original_obs(), dtype=np.float32)
 
     def _on_step(self) -> bool:
         new_obs, rewards, dones, infos = (self.locals[k] for k in ("new_obs", "rewards", "dones", "infos"))
@@ -135,9 +128,9 @@ class EpisodeCollector(BaseCallback):
                 "outputs: DynaMITE-RL will not train on it"
             )
         current, starts = self.model._last_obs, self.model._last_episode_starts
-        normalizer = self._normalizer()
+        normalizer = self._normalizer
         if normalizer is not None:
-            current = self._raw_last if self._raw_last is not None else normalizer.unnormalize_obs(current)
+            current = self._raw_last
             self._raw_last = np.array(normalizer.get_original_obs(), dtype=np.float32)  # x_{t+1}
         if len(self._open) != len(dones):
             self._open = [([], []) for _ in dones]

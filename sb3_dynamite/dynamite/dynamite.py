@@ -18,15 +18,9 @@ from stable_baselines3.common.save_util import load_from_pkl, save_to_pkl
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.vec_env import VecEnv, is_vecenv_wrapped
 
-from sb3_dynamite.common.wrappers import VecPreviousActionReward
+from sb3_dynamite.common.wrappers import VecPreviousActionReward, observation_normalizer
 from sb3_dynamite.dynamite import losses
-from sb3_dynamite.dynamite.buffers import (
-    BeliefRolloutBuffer,
-    EpisodeBatch,
-    EpisodeCollector,
-    EpisodeStore,
-    observation_normalizer,
-)
+from sb3_dynamite.dynamite.buffers import BeliefRolloutBuffer, EpisodeBatch, EpisodeCollector, EpisodeStore
 from sb3_dynamite.dynamite.policies import DynaMITEPolicy, MlpPolicy
 
 SelfDynaMITEPPO = TypeVar("SelfDynaMITEPPO", bound="DynaMITEPPO")

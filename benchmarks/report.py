@@ -2,7 +2,8 @@
 
 Writes, under ``--results``: ``table1.csv`` / ``table1.md`` / ``learning_curves.png`` (default variant),
 ``ablations.csv`` / ``ablations.png`` (DynaMITE-RL without one modification), ``p_sweep.csv`` /
-``p_sweep.png`` / ``p_sweep.md`` (switch-probability variants), ``summary.md`` (every env, variant and method
+``p_sweep.png`` / ``p_sweep.md`` (switch-probability variants), ``comparisons.md`` (DynaMITE-RL against each
+baseline: difference of means with a bootstrap interval, probability of improvement), ``summary.md`` (every env, variant and method
 that ran, probes included, with its per-seed returns). Seeds are aggregated as mean +- std and as
 rliable's interquartile mean with a stratified-bootstrap 95% CI; the normalised score is
 ``(R - R_random) / (R_oracle - R_random)`` with the learned oracle (PPO on ``oracle=True``) where it ran,
@@ -92,6 +93,56 @@ def iqm_with_ci(values: np.ndarray) -> tuple[float, float, float]:
     point, interval = rly.get_interval_estimates({"m": values.reshape(-1, 1)}, lambda x: np.array(
         [metrics.aggregate_iqm(x)]), reps=2000)
     return float(point["m"][0]), float(interval["m"][0, 0]), float(interval["m"][1, 0])
+
+
+#: the baselines ``comparisons.md`` sets DynaMITE-RL against (the issue's goal: at least VariBAD and RL^2)
+COMPARED = ["varibad", "rl2", "ppo_action_reward"]
+
+
+def difference_with_ci(x: np.ndarray, y: np.ndarray, reps: int = 20000) -> dict[str, float]:
+    """Mean(x) - mean(y) with a 95% bootstrap interval, and the probability of improvement P(X > Y).
+
+    The runs of x and y are independent training seeds (only the evaluation episodes are shared), so each
+    side is resampled on its own (a stratified independent bootstrap, percentile interval, as in rliable).
+    P(X > Y) counts the pairs of runs where x is higher, ties as one half (the Mann-Whitney U over n_x * n_y).
+    """
+    rng = np.random.default_rng(0)  # the same interval each time the report is regenerated
+    x_means = x[rng.integers(0, len(x), size=(reps, len(x)))].mean(axis=1)
+    y_means = y[rng.integers(0, len(y), size=(reps, len(y)))].mean(axis=1)
+    low, high = np.percentile(x_means - y_means, [2.5, 97.5])
+    pairs = x[:, None] - y[None, :]
+    return {"difference": float(x.mean() - y.mean()), "difference_low": float(low), "difference_high": float(high),
+            "poi": float(np.mean((pairs > 0) + 0.5 * (pairs == 0)))}
+
+
+def verdict(low: float, high: float) -> str:
+    """Which side of zero the difference's 95% interval lies, if either."""
+    if low > 0:
+        return "higher"
+    if high < 0:
+        return "lower"
+    return "not separated"
+
+
+def comparisons(frame: pd.DataFrame, out: Path, header: str) -> None:
+    """DynaMITE-RL against each of :data:`COMPARED` on every env where both ran with at least two seeds."""
+    lines = [header, "", "DynaMITE-RL minus each baseline (Table 1's runs): difference of the mean final returns "
+             "with a stratified independent bootstrap 95% interval (20,000 resamples of each method's seeds, seed 0), "
+             "and the probability of improvement P(DynaMITE-RL > baseline), the share of pairs of training seeds "
+             "where DynaMITE-RL is higher. 'not separated': the difference's interval contains 0.", "",
+             "| env | baseline | seeds (DynaMITE-RL, baseline) | difference [95% CI] | P(DynaMITE-RL > baseline) "
+             "| verdict |", "|---|---|---|---|---|---|"]
+    for env_id, group in frame.groupby("env"):
+        ours = group[group["method"] == "dynamite"]["eval_return"].to_numpy()
+        for baseline in COMPARED:
+            theirs = group[group["method"] == baseline]["eval_return"].to_numpy()
+            if len(ours) < 2 or len(theirs) < 2:
+                continue
+            c = difference_with_ci(ours, theirs)
+            lines.append(f"| {env_id} | {baseline} | {len(ours)}, {len(theirs)} | {c['difference']:+.1f} "
+                         f"[{c['difference_low']:+.1f}, {c['difference_high']:+.1f}] | {c['poi']:.2f} | "
+                         f"{verdict(c['difference_low'], c['difference_high'])} |")
+    (out / "comparisons.md").write_text("\n".join(lines) + "\n")
 
 
 def normalised(value: float, means: pd.Series, reference: str) -> str:
@@ -252,7 +303,7 @@ def main() -> None:
     if not records:
         raise SystemExit(f"no runs under {args.results / 'runs'}: run python -m benchmarks.run first")
     header = machine_header("python -m benchmarks.report") + "\n" + provenance(records)
-    table1(records, args.results, header)
+    comparisons(table1(records, args.results, header), args.results, header)
     default = [r for r in records if r["variant"] == "default"]
     learning_curves(default, args.results, header, TABLE_METHODS, "learning_curves.png")
     ablations(records, args.results, header)

@@ -189,6 +189,27 @@ def test_ablation_figures_keep_only_envs_with_an_ablation() -> None:
     assert ablation_records(records) == records[:2]  # env b has no ablation variant; p-sweep runs are not ablations
 
 
+def test_comparisons_separate_only_when_the_bootstrap_interval_excludes_zero(tmp_path: Path) -> None:
+    from benchmarks.report import comparisons, difference_with_ci
+
+    apart = difference_with_ci(np.array([10.0, 11.0, 12.0]), np.array([1.0, 2.0, 3.0, 4.0]))
+    assert apart["difference"] == pytest.approx(11.0 - 2.5)
+    assert 0 < apart["difference_low"] < 8.5 < apart["difference_high"] and apart["poi"] == 1.0
+    # the bootstrap of each side's mean stays inside the range of its runs
+    assert apart["difference_low"] >= 10.0 - 4.0 and apart["difference_high"] <= 12.0 - 1.0
+    mixed = difference_with_ci(np.array([1.0, 5.0, 9.0]), np.array([2.0, 5.0, 8.0]))
+    assert mixed["difference_low"] < 0 < mixed["difference_high"] and mixed["poi"] == pytest.approx(4.5 / 9)
+
+    frame = pd.DataFrame({"env": ["e"] * 8 + ["f"] * 2, "method": ["dynamite"] * 3 + ["varibad"] * 3 + ["rl2"] * 2
+                          + ["dynamite", "rl2"], "eval_return": [10, 11, 12, 1, 2, 3, 5, 20, 0, 0]})
+    comparisons(frame, tmp_path, "header")
+    rows = [line for line in (tmp_path / "comparisons.md").read_text().splitlines() if line.startswith("| e |")]
+    # VariBAD is separated (lower), RL^2 is not; env f has one seed per method and no row
+    assert [(row.split(" | ")[1], row.split(" | ")[-1]) for row in rows] == [("varibad", "higher |"),
+                                                                            ("rl2", "not separated |")]
+    assert (tmp_path / "comparisons.md").read_text().count("| f |") == 0
+
+
 def test_belief_diagnostic_reads_the_policy_input_of_c_t() -> None:
     """Standardised, ``c_t`` leaves [0, 1] (and may sit at the clip); read raw, it is the probability."""
     from benchmarks.belief_diagnostic import diagnose

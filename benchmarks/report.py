@@ -3,8 +3,8 @@
 Writes, under ``--results``: ``table1.csv`` / ``table1.md`` / ``learning_curves.png`` (default variant),
 ``ablations.csv`` / ``ablations.png`` (DynaMITE-RL without one modification), ``p_sweep.csv`` /
 ``p_sweep.png`` / ``p_sweep.md`` (switch-probability variants), ``comparisons.md`` (DynaMITE-RL against each
-baseline: difference of means with a bootstrap interval, probability of improvement), ``summary.md`` (every env, variant and method
-that ran, probes included, with its per-seed returns). Seeds are aggregated as mean +- std and as
+baseline: difference of means with a bootstrap interval, probability of improvement), ``summary.md`` (every env,
+variant and method that ran, probes included, with its per-seed returns). Seeds are aggregated as mean +- std and as
 rliable's interquartile mean with a stratified-bootstrap 95% CI; the normalised score is
 ``(R - R_random) / (R_oracle - R_random)`` with the learned oracle (PPO on ``oracle=True``) where it ran,
 else the scripted oracle. Every file records the command, machine and versions that produced it. ::

@@ -171,7 +171,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--device", default="cpu",
                         help="torch device of the learners (default cpu; 'auto' puts every job on the GPU if any)")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help="the runs folder (default benchmarks/results/runs); keep the name runs/: "
+                             "python -m benchmarks.report --results DIR reads DIR/runs")
     parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                         help="after this long, every run stops at its next iteration with a checkpoint (runs that "
                              "start later do one iteration); run the same command again to resume them")

@@ -236,6 +236,22 @@ def test_plateau_escape_is_the_first_evaluation_above_the_threshold_and_censors_
     assert median_step([100, 200, 300, None]) == 300  # the upper median of four
 
 
+def test_prefix_compares_only_the_steps_both_runs_evaluated_and_only_runs_present_in_both() -> None:
+    from benchmarks.prefix import prefix_table, shared_prefix
+
+    short = [[100, -550.0], [200, -300.0]]
+    long = [[100, -550.0], [200, -300.5], [300, -120.0], [400, -90.0]]
+    assert shared_prefix(short, long) == (2, 1)  # step 200 differs; 300 and 400 are the longer run's own
+    assert shared_prefix(short, [*short, [300, -1.0]]) == (2, 2)
+
+    def record(seed: int, curve: list[list[float]]) -> dict:
+        return {"env_id": "e", "variant": "default", "method": "dynamite", "seed": seed, "curve": curve,
+                "timesteps": int(curve[-1][0])}
+
+    rows = prefix_table([record(0, short)], [record(0, long), record(1, long)])
+    assert rows[2:] == ["| e | default | dynamite | 0 | 200 / 400 | 2 | 1 |"]  # seed 1 has no shorter run
+
+
 def test_adopt_copies_runs_only_between_methods_that_build_the_same_learner(tmp_path: Path) -> None:
     """drift_norm is DynaMITE-RL's HalfCheetah default (belief_norm_drift in the zoo entry), not GridWorld's."""
     from benchmarks import adopt

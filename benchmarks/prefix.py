@@ -1,0 +1,56 @@
+"""Does a longer run reproduce the shorter run of the same (env, variant, method, seed) over their shared steps?
+
+A budget check (e.g. ``budget_2m/``) reruns Table 1's runs for longer. With constant learning rates and the
+same seed the longer run should retrace the shorter one exactly, so its extra steps *extend* Table 1's runs.
+This compares the learning-curve points at the steps both runs evaluated, bit for bit. ::
+
+    python -m benchmarks.prefix --long benchmarks/results/budget_2m --out benchmarks/results/budget_2m/prefix.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmarks.common import publish
+from benchmarks.report import RESULTS, load_runs
+
+
+def shared_prefix(short: list[list[float]], long: list[list[float]]) -> tuple[int, int]:
+    """(steps both curves evaluated, how many of them have the identical return)."""
+    short_points, long_points = dict(map(tuple, short)), dict(map(tuple, long))
+    common = set(short_points) & set(long_points)
+    return len(common), sum(short_points[step] == long_points[step] for step in common)
+
+
+def prefix_table(short_records: list[dict], long_records: list[dict]) -> list[str]:
+    """One markdown row per run present in both result sets."""
+    key = ("env_id", "variant", "method", "seed")
+    shorter = {tuple(r[k] for k in key): r for r in short_records}
+    rows = ["| env | variant | method | seed | steps | shared curve points | identical |",
+            "|---|---|---|---|---|---|---|"]
+    for r in sorted(long_records, key=lambda r: tuple(str(r[k]) for k in key)):
+        other = shorter.get(tuple(r[k] for k in key))
+        if other is None:
+            continue
+        common, equal = shared_prefix(other["curve"], r["curve"])
+        rows.append(f"| {r['env_id']} | {r['variant']} | {r['method']} | {r['seed']} | "
+                    f"{other['timesteps']:,} / {r['timesteps']:,} | {common} | {equal} |")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--short", type=Path, default=RESULTS, help="results folder of the shorter runs")
+    parser.add_argument("--long", type=Path, required=True, help="results folder of the longer runs")
+    parser.add_argument("--out", default=None, help="markdown file")
+    args = parser.parse_args(argv)
+    rows = prefix_table(load_runs(args.short / "runs"), load_runs(args.long / "runs"))
+    if len(rows) == 2:
+        raise SystemExit(f"no run of {args.long / 'runs'} has a counterpart in {args.short / 'runs'}")
+    publish("python -m " + " ".join(["benchmarks.prefix", *(argv or sys.argv[1:])]), rows, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -79,7 +79,7 @@ setup(
             "psycopg2-binary",
             "ruff",
         ],
-        "benchmarks": ["rliable"],
+        "benchmarks": ["rliable", "scipy"],  # scipy: the trimmed mean of the IQM bootstrap (rliable needs it too)
     },
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -5,7 +5,7 @@ Writes, under ``--results``: ``table1.csv`` / ``table1.md`` / ``learning_curves.
 ``p_sweep.png`` / ``p_sweep.md`` (switch-probability variants), ``comparisons.md`` (DynaMITE-RL against each
 baseline: difference of means with a bootstrap interval, probability of improvement), ``summary.md`` (every env,
 variant and method that ran, probes included, with its per-seed returns). Seeds are aggregated as mean +- std and as
-rliable's interquartile mean with a stratified-bootstrap 95% CI; the normalised score is
+rliable's interquartile mean with a seeded percentile-bootstrap 95% CI; the normalised score is
 ``(R - R_random) / (R_oracle - R_random)`` with the learned oracle (PPO on ``oracle=True``) where it ran,
 else the scripted oracle. Every file records the command, machine and versions that produced it. ::
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -24,6 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import scipy.stats
 
 from benchmarks.common import machine_header, result_files
 
@@ -83,22 +85,31 @@ def write_csv(frame: pd.DataFrame, path: Path, header: str) -> None:
         frame.to_csv(file, index=False)
 
 
+#: the baselines ``comparisons.md`` sets DynaMITE-RL against (the issue's goal: at least VariBAD and RL^2)
+COMPARED = ["varibad", "rl2", "ppo_action_reward"]
+#: bootstrap resamples of each method's seeds (the IQM's interval in table1.md, the differences in comparisons.md)
+BOOTSTRAP_REPS = 20_000
+
+
+def resampled(values: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], rng: np.random.Generator,
+              reps: int = BOOTSTRAP_REPS) -> np.ndarray:
+    """``statistic`` (row-wise on a reps x n array) of ``reps`` resamples of the runs, with replacement.
+
+    Callers seed ``rng`` (``default_rng(0)``): the same intervals each time the report is regenerated.
+    (rliable's own bootstrap draws from numpy's global RNG, so its intervals changed with every regeneration.)
+    """
+    return statistic(values[rng.integers(0, len(values), size=(reps, len(values)))])
+
+
 def iqm_with_ci(values: np.ndarray) -> tuple[float, float, float]:
-    """rliable's interquartile mean and its stratified-bootstrap 95% interval over runs."""
-    from rliable import library as rly
+    """rliable's interquartile mean and a percentile bootstrap 95% interval over runs (as rliable's, seeded)."""
     from rliable import metrics
 
     if len(values) < 2:
         return float(values.mean()), float("nan"), float("nan")
-    point, interval = rly.get_interval_estimates({"m": values.reshape(-1, 1)}, lambda x: np.array(
-        [metrics.aggregate_iqm(x)]), reps=2000)
-    return float(point["m"][0]), float(interval["m"][0, 0]), float(interval["m"][1, 0])
-
-
-#: the baselines ``comparisons.md`` sets DynaMITE-RL against (the issue's goal: at least VariBAD and RL^2)
-COMPARED = ["varibad", "rl2", "ppo_action_reward"]
-#: bootstrap resamples of each method's seeds in comparisons.md
-BOOTSTRAP_REPS = 20_000
+    iqms = resampled(values, lambda runs: scipy.stats.trim_mean(runs, 0.25, axis=1), np.random.default_rng(0))
+    low, high = np.percentile(iqms, [2.5, 97.5])
+    return float(metrics.aggregate_iqm(values)), float(low), float(high)
 
 
 def difference_with_ci(x: np.ndarray, y: np.ndarray, reps: int = BOOTSTRAP_REPS) -> dict[str, float]:
@@ -111,10 +122,11 @@ def difference_with_ci(x: np.ndarray, y: np.ndarray, reps: int = BOOTSTRAP_REPS)
     """
     from rliable import metrics
 
-    rng = np.random.default_rng(0)  # the same interval each time the report is regenerated
-    x_means = x[rng.integers(0, len(x), size=(reps, len(x)))].mean(axis=1)
-    y_means = y[rng.integers(0, len(y), size=(reps, len(y)))].mean(axis=1)
-    low, high = np.percentile(x_means - y_means, [2.5, 97.5])
+    def means(runs: np.ndarray) -> np.ndarray:
+        return runs.mean(axis=1)
+
+    rng = np.random.default_rng(0)  # x's resamples, then y's, from one stream: independent of each other
+    low, high = np.percentile(resampled(x, means, rng, reps) - resampled(y, means, rng, reps), [2.5, 97.5])
     return {"difference": float(x.mean() - y.mean()), "difference_low": float(low), "difference_high": float(high),
             "poi": float(metrics.probability_of_improvement(x.reshape(-1, 1), y.reshape(-1, 1)))}
 

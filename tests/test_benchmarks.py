@@ -236,6 +236,16 @@ def test_plateau_escape_is_the_first_evaluation_above_the_threshold_and_censors_
     assert median_step([100, 200, 300, None]) == 300  # the upper median of four
 
 
+def test_iqm_interval_is_the_same_each_time_the_report_is_regenerated() -> None:
+    from benchmarks.report import iqm_with_ci
+
+    values = np.array([-161.5, -210.6, -134.2, -90.0, -300.0, -150.0, -120.0])
+    first, again = iqm_with_ci(values), iqm_with_ci(values)
+    assert first == again  # a fixed bootstrap seed: regenerating the report does not churn the table
+    point, low, high = first
+    assert low <= point <= high and point == pytest.approx(np.mean(np.sort(values)[1:6]))  # trims one run per end
+
+
 def test_prefix_compares_only_the_steps_both_runs_evaluated_and_only_runs_present_in_both() -> None:
     from benchmarks.prefix import prefix_table, shared_prefix
 

@@ -5,7 +5,7 @@ Writes, under ``--results``: ``table1.csv`` / ``table1.md`` / ``learning_curves.
 ``p_sweep.png`` / ``p_sweep.md`` (switch-probability variants), ``comparisons.md`` (DynaMITE-RL against each
 baseline: difference of means with a bootstrap interval, probability of improvement), ``summary.md`` (every env,
 variant and method that ran, probes included, with its per-seed returns). Seeds are aggregated as mean +- std and as
-rliable's interquartile mean with a seeded percentile-bootstrap 95% CI; the normalised score is
+the interquartile mean (rliable's) with a seeded percentile-bootstrap 95% CI; the normalised score is
 ``(R - R_random) / (R_oracle - R_random)`` with the learned oracle (PPO on ``oracle=True``) where it ran,
 else the scripted oracle. Every file records the command, machine and versions that produced it. ::
 
@@ -102,14 +102,13 @@ def resampled(values: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray],
 
 
 def iqm_with_ci(values: np.ndarray) -> tuple[float, float, float]:
-    """rliable's interquartile mean and a percentile bootstrap 95% interval over runs (as rliable's, seeded)."""
-    from rliable import metrics
-
+    """The interquartile mean over runs (rliable's: the 25% trimmed mean) and a seeded percentile bootstrap 95%
+    interval (as rliable's)."""
     if len(values) < 2:
         return float(values.mean()), float("nan"), float("nan")
     iqms = resampled(values, lambda runs: scipy.stats.trim_mean(runs, 0.25, axis=1), np.random.default_rng(0))
     low, high = np.percentile(iqms, [2.5, 97.5])
-    return float(metrics.aggregate_iqm(values)), float(low), float(high)
+    return float(scipy.stats.trim_mean(values, 0.25)), float(low), float(high)
 
 
 def difference_with_ci(x: np.ndarray, y: np.ndarray, reps: int = BOOTSTRAP_REPS) -> dict[str, float]:

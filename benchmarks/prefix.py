@@ -24,12 +24,15 @@ def shared_prefix(short: list[list[float]], long: list[list[float]]) -> tuple[in
     return len(common), sum(short_points[step] == long_points[step] for step in common)
 
 
+HEADER = ["| env | variant | method | seed | steps | shared curve points | identical |",
+          "|---|---|---|---|---|---|---|"]
+
+
 def prefix_table(short_records: list[dict], long_records: list[dict]) -> list[str]:
-    """One markdown row per run present in both result sets."""
+    """One markdown row (no header) per run present in both result sets."""
     key = ("env_id", "variant", "method", "seed")
     shorter = {tuple(r[k] for k in key): r for r in short_records}
-    rows = ["| env | variant | method | seed | steps | shared curve points | identical |",
-            "|---|---|---|---|---|---|---|"]
+    rows = []
     for r in sorted(long_records, key=lambda r: tuple(str(r[k]) for k in key)):
         other = shorter.get(tuple(r[k] for k in key))
         if other is None:
@@ -47,9 +50,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=None, help="markdown file")
     args = parser.parse_args(argv)
     rows = prefix_table(load_runs(args.short / "runs"), load_runs(args.long / "runs"))
-    if len(rows) == 2:
+    if not rows:
         raise SystemExit(f"no run of {args.long / 'runs'} has a counterpart in {args.short / 'runs'}")
-    publish("python -m " + " ".join(["benchmarks.prefix", *(argv or sys.argv[1:])]), rows, args.out)
+    publish("python -m " + " ".join(["benchmarks.prefix", *(argv or sys.argv[1:])]), HEADER + rows, args.out)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,16 @@ and scored on the other half. Feature sets:
 - ``visit memory``: hand-made, for each cell whether the agent has stood on it and whether its reward there
   was a goal's (0 or +1): what a perfect memory of the episode so far holds, read linearly: the ceiling.
 
+Readouts without a probe, through the model's own reward decoder at ``z = mu_t`` (the cells ranked by the reward
+it decodes there; the paying goal pays +1, the other 0, every other cell -0.1, so both goals outrank the rest):
+
+- ``decoder, staying``: the reward of staying on the cell, ``(s, stay, s)``;
+- ``decoder, arriving``: the reward of stepping onto the cell from a neighbour, averaged over the neighbours.
+
+A decoder that reads ``(s_j, a_j, s_{j+1})`` can explain the +1 of staying on the paying goal by the action
+alone (the policy stays nowhere else) and leave arrivals unexplained: then ``staying`` ranks cells by where the
+policy stays, and ``arriving`` is what memory of the goals would show.
+
 Score (``remembered goal in top 2``): over the steps after the agent first stood on a goal cell, while it stands
 elsewhere (so ``s_t`` and ``r_{t-1}`` cannot reveal it), the share where that cell is among the probe's two
 highest-scored cells; chance is 2/24. Usage::
@@ -29,16 +39,42 @@ import torch as th
 
 from benchmarks.common import publish
 from benchmarks.methods import METHODS, build_learner, requested_budget
+from sb3_dynamite.envs.gridworld import MOVES
 from sb3_dynamite.evaluation import rollout_traces
 
 ENV_ID = "dlcmdp/GridWorld-v0"
 HIDDEN = {"observe_goals": False}
 FEATURES = ("belief", "GRU state", "input", "visit memory")
+READOUTS = ("decoder, staying", "decoder, arriving")
+
+
+def decoder_readouts(model: Any, belief_mean: np.ndarray, size: int) -> dict[str, np.ndarray]:
+    """(T, size^2) decoded reward of staying on every cell and of arriving on it (mean over its neighbours)."""
+    policy = model.policy
+    cells = np.array([[x, y] for y in range(size) for x in range(size)], dtype=np.int64)  # index x + size * y
+    mu = th.as_tensor(belief_mean, dtype=th.float32, device=policy.device)
+    eye = th.eye(len(MOVES), device=policy.device)
+
+    def decoded(before: np.ndarray, move: int) -> th.Tensor:  # (T,) decoded reward of before + MOVES[move]
+        n = len(mu)
+        state = th.as_tensor(before, dtype=th.float32, device=policy.device).expand(n, 2)
+        after = th.as_tensor(before + MOVES[move], dtype=th.float32, device=policy.device).expand(n, 2)
+        return policy.reward_decoder(state, eye[move].expand(n, -1), after, mu)
+
+    staying, arriving = [], []
+    with th.no_grad():
+        for cell in cells:
+            staying.append(decoded(cell, 0))
+            into = [decoded(cell - MOVES[m], m) for m in range(1, len(MOVES))
+                    if np.all((cell - MOVES[m] >= 0) & (cell - MOVES[m] < size))]
+            arriving.append(th.stack(into).mean(0))
+    return {"decoder, staying": th.stack(staying, 1).cpu().numpy(),
+            "decoder, arriving": th.stack(arriving, 1).cpu().numpy()}
 
 
 def rollouts(model: Any, n_episodes: int, first_seed: int) -> list[dict[str, np.ndarray]]:
     """Per episode (:func:`sb3_dynamite.evaluation.rollout_traces`, deterministic): the feature sets of every step,
-    the agent's cell, the two goal cells (as cell indices) and the return."""
+    the decoder readouts, the agent's cell, the two goal cells (as cell indices) and the return."""
     env = gym.make(ENV_ID, **HIDDEN)  # the same reset seed draws the same goal cells
     size = env.unwrapped.size
     episodes = []
@@ -54,7 +90,7 @@ def rollouts(model: Any, n_episodes: int, first_seed: int) -> list[dict[str, np.
         episodes.append({"belief": np.concatenate([trace.belief_mean, trace.belief_logvar], axis=1),
                          "GRU state": trace.gru_state, "input": trace.observation,
                          "visit memory": memory.reshape(len(trace), -1), "cell": cells, "goals": goals,
-                         "return": trace.episode_return})
+                         "return": trace.episode_return, **decoder_readouts(model, trace.belief_mean, size)})
     env.close()
     return episodes
 
@@ -112,6 +148,9 @@ def probe_scores(episodes: list[dict[str, np.ndarray]], n_cells: int) -> dict[st
             hits, cases = hits + h, cases + c
         result[name] = hits / max(cases, 1)
         result["cases"] = cases
+    for name in READOUTS:
+        hits, cases = np.sum([remembered_goal_score(e[name], e) for e in test], axis=0)
+        result[name] = hits / max(cases, 1)
     return result
 
 
@@ -125,8 +164,9 @@ def main() -> None:
     args = parser.parse_args()
     th.set_num_threads(1)
     th.manual_seed(args.seed)
-    rows = ["| method | return (scored episodes) | " + " | ".join(FEATURES) + " | cases |",
-            "|---|---|" + "---|" * (len(FEATURES) + 1)]
+    columns = (*FEATURES, *READOUTS)
+    rows = ["| method | return (scored episodes) | " + " | ".join(columns) + " | cases |",
+            "|---|---|" + "---|" * (len(columns) + 1)]
     for name in args.methods:
         method = METHODS[name]
         model, _, _ = build_learner(method, ENV_ID, args.seed, HIDDEN)
@@ -135,7 +175,7 @@ def main() -> None:
         episodes = rollouts(model, args.episodes, first_seed=50_000)
         scores = probe_scores(episodes, n_cells=episodes[0]["visit memory"].shape[1] // 2)  # 2 flags per cell
         returns = np.mean([e["return"] for e in episodes[len(episodes) // 2:]])
-        rows.append(f"| {name} | {returns:.1f} | " + " | ".join(f"{scores[f]:.2f}" for f in FEATURES)
+        rows.append(f"| {name} | {returns:.1f} | " + " | ".join(f"{scores[f]:.2f}" for f in columns)
                     + f" | {scores['cases']:,} |")
         print(rows[-1], flush=True)
     command = "python -m benchmarks.goal_memory " + " ".join(
@@ -144,7 +184,8 @@ def main() -> None:
     body = [f"{ENV_ID} with hidden goal cells, training seed {args.seed}; {args.episodes} rollouts (seeds 50,000 on), "
             "probes fitted on the first half and scored on the second. Score: the share of steps after the agent "
             "first stood on a goal cell, standing elsewhere, where that cell is among the probe's two top cells "
-            "(chance 2/24 = 0.08).", "", *rows]
+            "(chance 2/24 = 0.08); the decoder columns rank the cells by the reward the model's decoder gives "
+            "staying on, or stepping onto, each (no probe; scored on the same half).", "", *rows]
     publish(command, body, args.out)
 
 

@@ -151,6 +151,10 @@ METHODS = {
         Method("ppo_action_reward", algo="oracle", observes="previous_action_reward"),
         # on GridWorld with hidden goal cells the belief has to hold both cells: is latent_dim 5 too small for that?
         _variant("pass_action_reward_latent_16", latent_dim=16, policy_kwargs=PASS_ACTION_REWARD),
+        # ... or does the reward decoder explain the goals' rewards by the action the policy took there (it stays only
+        # on the paying goal), so that the reconstruction never needs the belief to hold the cells? Reads (s_{j+1}, z)
+        _variant("next_state_decoder", policy_kwargs={"reward_decoder_input": "next_state"}),
+        _variant("varibad_next_state_decoder", algo="varibad", policy_kwargs={"reward_decoder_input": "next_state"}),
         # does RL^2 leave the HalfCheetahs' standing-still plateau sooner because its recurrence makes exploration
         # correlated in time? The HalfCheetah PPO settings (log_std_init -2, ReLU, 256x256) are rl-zoo3's
         # HalfCheetahBullet ones, which explore with gSDE (noise resampled every 4 steps); ours use independent noise

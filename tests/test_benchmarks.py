@@ -496,9 +496,29 @@ def test_goal_memory_scores_only_remembered_goals_and_a_perfect_memory_reads_out
         cells[3] = goals[0]  # the only visit to a goal cell
         known = np.zeros((30, 25), dtype=np.float32)
         known[4:, goals[0]] = 1.0
-        episodes.append({"cell": cells, "goals": goals, **{name: known for name in goal_memory.FEATURES}})
+        readouts = (*goal_memory.FEATURES, *goal_memory.READOUTS)
+        episodes.append({"cell": cells, "goals": goals, **{name: known for name in readouts}})
     scores = goal_memory.probe_scores(episodes, n_cells=25)
-    assert all(scores[name] > 0.95 for name in goal_memory.FEATURES) and scores["cases"] > 2000
+    assert all(scores[name] > 0.95 for name in readouts) and scores["cases"] > 2000
+
+
+def test_goal_memory_decoder_readouts_query_every_cell_by_staying_and_by_each_move_onto_it() -> None:
+    """A stand-in decoder that returns cell index + 100 x action index + belief shows what each readout asks."""
+    from types import SimpleNamespace
+
+    from benchmarks import goal_memory
+
+    def decoder(state, action, next_state, z):  # (T, 2), (T, 5) one-hot, (T, 2), (T, L)
+        assert th.equal(next_state - state, th.as_tensor(goal_memory.MOVES, dtype=th.float32)[action.argmax(-1)])
+        return next_state[:, 0] + 5 * next_state[:, 1] + 100 * action.argmax(-1) + z[:, 0]
+
+    model = SimpleNamespace(policy=SimpleNamespace(device=th.device("cpu"), reward_decoder=decoder))
+    readouts = goal_memory.decoder_readouts(model, np.array([[0.0], [0.5]]), size=5)
+    assert readouts["decoder, staying"].shape == (2, 25)
+    np.testing.assert_allclose(readouts["decoder, staying"][1], np.arange(25) + 0.5)
+    # cell 0 = (0, 0) is entered from (0, 1) moving down (3) and from (1, 0) moving left (4); the centre by all four
+    assert readouts["decoder, arriving"][0, 0] == pytest.approx(0 + 100 * 3.5)
+    assert readouts["decoder, arriving"][0, 12] == pytest.approx(12 + 100 * 2.5)
 
 
 def test_observation_drift_is_the_rms_shift_of_todays_typical_observations() -> None:

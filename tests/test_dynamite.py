@@ -184,6 +184,26 @@ def test_pass_action_reward_to_policy_feeds_the_previous_action_and_reward_to_th
     th.testing.assert_close(loaded.policy.policy_input(obs, belief), passing.policy.policy_input(obs, belief))
 
 
+def test_next_state_reward_decoder_reads_only_the_next_state_and_the_belief(tmp_path) -> None:
+    """VariBAD's GridWorld decoder: r_j from (s_{j+1}, z), so the action taken cannot explain a reward."""
+    kwargs = {"reward_decoder_input": "next_state"}
+    model = DynaMITEPPO("MlpPolicy", "dlcmdp/GridWorld-v0", policy_kwargs=kwargs, **SMALL)
+    decoder, state_dim = model.policy.reward_decoder, model.policy.features_extractor.state_dim
+    assert decoder.net[0].in_features == state_dim + model.latent_dim
+    g = th.Generator().manual_seed(0)
+    state, next_state, z = (th.randn(8, d, generator=g) for d in (state_dim, state_dim, model.latent_dim))
+    action = th.eye(5)[th.randint(0, 5, (8,), generator=g)]
+    reward = decoder(state, action, next_state, z)
+    th.testing.assert_close(decoder(th.randn(8, state_dim), th.eye(5)[[0] * 8], next_state, z), reward)
+    assert not th.allclose(decoder(state, action, next_state + 1.0, z), reward)
+    model.learn(128)
+    model.save(tmp_path / "model")
+    loaded = DynaMITEPPO.load(tmp_path / "model")
+    assert loaded.policy.reward_decoder_input == "next_state"
+    th.testing.assert_close(loaded.policy.reward_decoder(state, action, next_state, z),
+                            model.policy.reward_decoder(state, action, next_state, z))
+
+
 def synthetic_batch(n_episodes: int = 3, horizon: int = 20, seed: int = 0) -> EpisodeBatch:
     g = th.Generator().manual_seed(seed)
     observations = th.randn(n_episodes, horizon + 1, 12, generator=g)
@@ -381,6 +401,7 @@ def test_raw_episode_store_under_observation_normalisation(store_raw: bool) -> N
         ({"vae_batch_size": 0}, "vae_batch_size"),
         ({"vae_subsample_decodes": 0}, "vae_subsample_decodes"),
         ({"policy_kwargs": {"latent_dim": 3}}, "latent_dim"),
+        ({"policy_kwargs": {"reward_decoder_input": "state"}}, "reward_decoder_input"),
     ],
 )
 def test_bad_hyperparameters_name_the_problem(kwargs: dict, name: str) -> None:

@@ -121,15 +121,29 @@ def _mlp(input_dim: int, output_dim: int, net_arch: list[int]) -> nn.Sequential:
     return nn.Sequential(*create_mlp(input_dim, output_dim, net_arch, activation_fn=nn.ReLU))
 
 
-class RewardDecoder(nn.Module):
-    """``p(r_j | s_j, a_j, s_{j+1}, z)``: a Gaussian with unit variance (its NLL is the squared error)."""
+REWARD_DECODER_INPUTS = ("transition", "next_state")
 
-    def __init__(self, state_dim: int, action_dim: int, latent_dim: int, net_arch: list[int]) -> None:
+
+class RewardDecoder(nn.Module):
+    """``p(r_j | s_j, a_j, s_{j+1}, z)``: a Gaussian with unit variance (its NLL is the squared error).
+
+    With ``inputs="next_state"`` it reads ``(s_{j+1}, z)`` only, as VariBAD's GridWorld decoder (which has
+    no previous state or action): the reward of a cell must then come from the belief, not from the action
+    the policy chose there (see the README, GridWorld with hidden goal cells).
+    """
+
+    def __init__(self, state_dim: int, action_dim: int, latent_dim: int, net_arch: list[int],
+                 inputs: str = "transition") -> None:
         super().__init__()
-        self.net = _mlp(2 * state_dim + action_dim + latent_dim, 1, net_arch)
+        if inputs not in REWARD_DECODER_INPUTS:
+            raise ValueError(f"reward_decoder_input must be one of {REWARD_DECODER_INPUTS}, got {inputs!r}")
+        self.inputs = inputs
+        n_inputs = 2 * state_dim + action_dim if inputs == "transition" else state_dim
+        self.net = _mlp(n_inputs + latent_dim, 1, net_arch)
 
     def forward(self, state: th.Tensor, action: th.Tensor, next_state: th.Tensor, z: th.Tensor) -> th.Tensor:
-        return self.net(th.cat([state, action, next_state, z], dim=-1)).squeeze(-1)
+        parts = [state, action, next_state, z] if self.inputs == "transition" else [next_state, z]
+        return self.net(th.cat(parts, dim=-1)).squeeze(-1)
 
 
 class StateDecoder(nn.Module):

@@ -54,6 +54,8 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
     :param decode_state: build the state decoder ``p(s_{j+1} | s_j, a_j, z)``.
     :param rl_loss_through_encoder: let the PPO loss train the encoder too (slow path: GRU re-run per batch).
     :param decoder_net_arch: hidden layers of the reward and state decoders.
+    :param reward_decoder_input: what the reward decoder reads besides ``z``: ``"transition"``
+        ``(s_j, a_j, s_{j+1})`` or ``"next_state"`` ``s_{j+1}`` only (VariBAD's GridWorld decoder).
     :param prior_net_arch: hidden layers of the latent-dynamics prior.
     :param belief_norm_momentum: weight of each new rollout in the belief normaliser's moving statistics.
     :param normalize_termination: standardise ``c_t`` with the rest of the belief (False: the policy reads
@@ -89,6 +91,7 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         decode_state: bool = False,
         rl_loss_through_encoder: bool = False,
         decoder_net_arch: list[int] | None = None,
+        reward_decoder_input: str = "transition",
         prior_net_arch: list[int] | None = None,
         belief_norm_momentum: float = 0.1,
         normalize_termination: bool = True,
@@ -108,6 +111,7 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         self.decode_state = bool(decode_state)
         self.rl_loss_through_encoder = bool(rl_loss_through_encoder)
         self.decoder_net_arch = list(decoder_net_arch or [64, 32])
+        self.reward_decoder_input = reward_decoder_input
         self.prior_net_arch = list(prior_net_arch or [32])
         self.belief_norm_momentum = belief_norm_momentum
         self.normalize_termination = bool(normalize_termination)
@@ -131,7 +135,8 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
         self.lstm_output_dim = encoder.gru.hidden_size
         self.lstm_hidden_state_shape = (encoder.gru.num_layers, 1, encoder.gru.hidden_size)
         state_dim = encoder.state_dim
-        self.reward_decoder = RewardDecoder(state_dim, action_dim, self.latent_dim, self.decoder_net_arch)
+        self.reward_decoder = RewardDecoder(state_dim, action_dim, self.latent_dim, self.decoder_net_arch,
+                                            inputs=reward_decoder_input)
         self.state_decoder = (
             StateDecoder(state_dim, action_dim, self.latent_dim, self.decoder_net_arch) if self.decode_state else None
         )
@@ -295,6 +300,7 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
             decode_state=self.decode_state,
             rl_loss_through_encoder=self.rl_loss_through_encoder,
             decoder_net_arch=self.decoder_net_arch,
+            reward_decoder_input=self.reward_decoder_input,
             prior_net_arch=self.prior_net_arch,
             belief_norm_momentum=self.belief_norm_momentum,
             normalize_termination=self.normalize_termination,

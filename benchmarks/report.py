@@ -317,7 +317,8 @@ def main() -> None:
     records = load_runs(args.results / "runs")
     if not records:
         raise SystemExit(f"no runs under {args.results / 'runs'}: run python -m benchmarks.run first")
-    header = machine_header("python -m benchmarks.report") + "\n" + provenance(records)
+    command = "python -m benchmarks.report" + ("" if args.results == RESULTS else f" --results {args.results}")
+    header = machine_header(command) + "\n" + provenance(records)
     comparisons(table1(records, args.results, header), args.results, header)
     default = [r for r in records if r["variant"] == "default"]
     learning_curves(default, args.results, header, TABLE_METHODS, "learning_curves.png")

@@ -24,12 +24,18 @@ def shared_prefix(short: list[list[float]], long: list[list[float]]) -> tuple[in
     return len(common), sum(short_points[step] == long_points[step] for step in common)
 
 
-HEADER = ["| env | variant | method | seed | steps | shared curve points | identical |",
-          "|---|---|---|---|---|---|---|"]
+HEADER = ["| env | variant | method | seed | steps | shared curve points | identical | machines |",
+          "|---|---|---|---|---|---|---|---|"]
+
+
+def machines(record: dict) -> str:
+    """The CPU(s) a run trained on (every call of a resumed run)."""
+    return " + ".join(dict.fromkeys(m.split(",")[0] for m in record.get("machines", [record.get("machine", "?")])))
 
 
 def prefix_table(short_records: list[dict], long_records: list[dict]) -> list[str]:
-    """One markdown row (no header) per run present in both result sets."""
+    """One markdown row (no header) per run present in both result sets, with the machines they ran on (runs
+    repeat bit for bit on one CPU type only)."""
     key = ("env_id", "variant", "method", "seed")
     shorter = {tuple(r[k] for k in key): r for r in short_records}
     rows = []
@@ -39,7 +45,8 @@ def prefix_table(short_records: list[dict], long_records: list[dict]) -> list[st
             continue
         common, equal = shared_prefix(other["curve"], r["curve"])
         rows.append(f"| {r['env_id']} | {r['variant']} | {r['method']} | {r['seed']} | "
-                    f"{other['timesteps']:,} / {r['timesteps']:,} | {common} | {equal} |")
+                    f"{other['timesteps']:,} / {r['timesteps']:,} | {common} | {equal} | "
+                    f"{machines(other)} / {machines(r)} |")
     return rows
 
 

@@ -254,12 +254,13 @@ def test_prefix_compares_only_the_steps_both_runs_evaluated_and_only_runs_presen
     assert shared_prefix(short, long) == (2, 1)  # step 200 differs; 300 and 400 are the longer run's own
     assert shared_prefix(short, [*short, [300, -1.0]]) == (2, 2)
 
-    def record(seed: int, curve: list[list[float]]) -> dict:
+    def record(seed: int, curve: list[list[float]], machine: str = "AMD EPYC, 2 cores") -> dict:
         return {"env_id": "e", "variant": "default", "method": "dynamite", "seed": seed, "curve": curve,
-                "timesteps": int(curve[-1][0])}
+                "timesteps": int(curve[-1][0]), "machine": machine, "machines": [machine]}
 
-    rows = prefix_table([record(0, short)], [record(0, long), record(1, long)])
-    assert rows == ["| e | default | dynamite | 0 | 200 / 400 | 2 | 1 |"]  # seed 1 has no shorter run
+    rows = prefix_table([record(0, short)], [record(0, long, "Intel(R) Xeon(R) Processor, 2 cores"), record(1, long)])
+    # seed 1 has no shorter run
+    assert rows == ["| e | default | dynamite | 0 | 200 / 400 | 2 | 1 | AMD EPYC / Intel(R) Xeon(R) Processor |"]
     assert prefix_table([record(0, short)], [record(1, long)]) == []
 
 

@@ -264,6 +264,32 @@ def test_prefix_compares_only_the_steps_both_runs_evaluated_and_only_runs_presen
     assert prefix_table([record(0, short)], [record(1, long)]) == []
 
 
+def test_compare_pairs_seeds_per_env_and_variant_and_names_their_machines() -> None:
+    import argparse
+
+    from benchmarks.compare import pair_rows, parse_pair
+
+    def record(method: str, seed: int, value: float, variant: str = "p=0.1", machine: str = "A, 2 cores") -> dict:
+        return {"env_id": "e", "variant": variant, "method": method, "seed": seed, "eval_return": value,
+                "machine": machine, "machines": [machine]}
+
+    records = [record("new", 0, 5.0), record("new", 1, 3.0), record("new", 2, 9.0, machine="B, 16 cores"),
+               record("old", 0, 1.0), record("old", 1, 3.0), record("old", 3, 2.0),
+               record("new", 0, 1.0, "p=0.5"), record("old", 0, 1.0, "p=0.5"), record("old", 1, 1.0, "p=0.5")]
+    rows = pair_rows(records, "new", "old")
+    assert len(rows) == 1  # p=0.5 has one seed of "new": no row
+    cells = rows[0].split(" | ")
+    assert cells[1:4] == ["p=0.1", "new - old", "3, 3"]
+    assert cells[4].startswith(f"{17 / 3 - 2:+.1f} [")  # means over all seeds of each, paired or not
+    assert cells[5] == f"{8.5 / 9:.2f}"  # pairs of runs where "new" is higher, ties as one half
+    assert cells[6] == "1 / 1 / 0"  # seed 0 higher, seed 1 level; seeds 2 and 3 ran for one method only
+    assert cells[8] == "A, 2 cores / A, 2 cores (2) |"
+    assert pair_rows(records, "new", "missing") == []
+    assert parse_pair("a:b") == ("a", "b")
+    with pytest.raises(argparse.ArgumentTypeError, match="METHOD:BASELINE"):
+        parse_pair("a")
+
+
 def test_adopt_copies_runs_only_between_methods_that_build_the_same_learner(tmp_path: Path) -> None:
     """drift_norm is DynaMITE-RL's HalfCheetah default (belief_norm_drift in the zoo entry), not GridWorld's."""
     from benchmarks import adopt

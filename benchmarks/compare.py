@@ -4,6 +4,8 @@
 compares any two methods, on every env and variant where both ran with at least two seeds: the p-sweep
 (DynaMITE-RL against VariBAD at each p) or a probe (the ``(s_{j+1}, z)`` decoder against the zoo default). ::
 
+    python -m benchmarks.compare --pairs dynamite:varibad --variants 'p=*' --out benchmarks/results/p_sweep_compare.md
+
     python -m benchmarks.compare --results benchmarks/results/decoder_input --pairs next_state_decoder:dynamite \\
         varibad_next_state_decoder:varibad --out benchmarks/results/decoder_input/compare.md
 
@@ -16,6 +18,7 @@ the pairs trained on: runs repeat bit for bit on one CPU type only, so a pair is
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import sys
 from collections import Counter
 from pathlib import Path
@@ -71,9 +74,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", type=Path, default=RESULTS, help="results folder (reads its runs/)")
     parser.add_argument("--pairs", nargs="+", type=parse_pair, required=True, metavar="METHOD:BASELINE")
+    parser.add_argument("--variants", nargs="+", default=["*"], metavar="PATTERN",
+                        help="only the variants matching one of these shell patterns (e.g. 'p=*' for the p-sweep)")
     parser.add_argument("--out", default=None, help="markdown file")
     args = parser.parse_args(argv)
-    records = load_runs(args.results / "runs")
+    records = [r for r in load_runs(args.results / "runs")
+               if any(fnmatch.fnmatchcase(r["variant"], pattern) for pattern in args.variants)]
     rows = [row for method, baseline in args.pairs for row in pair_rows(records, method, baseline)]
     if not rows:
         raise SystemExit(f"no env and variant of {args.results / 'runs'} has two seeds of both methods of a pair")

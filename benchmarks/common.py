@@ -10,6 +10,7 @@ import os
 import platform
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,18 @@ def machine_header(command: str) -> str:
         f"- machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}",
         f"- versions: {package_list}",
     ])
+
+
+def command_line(module: str, argv: list[str] | None) -> str:
+    """The ``python -m`` command a result script was called with (``argv``, else the process's arguments)."""
+    return "python -m " + " ".join([module, *(argv or sys.argv[1:])])
+
+
+def trained_on(record: dict, cores: bool = True) -> str:
+    """The machine(s) a run trained on (every call of a resumed run), with or without their core counts: runs
+    repeat bit for bit on one CPU type only."""
+    names = record.get("machines", [record.get("machine", "?")])
+    return " + ".join(dict.fromkeys(name if cores else name.split(",")[0] for name in names))
 
 
 def publish(command: str, body: list[str], out: str | None) -> None:

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import publish
-from benchmarks.report import BOOTSTRAP_REPS, RESULTS, difference_with_ci, load_runs, verdict
+from benchmarks.common import command_line, publish, trained_on
+from benchmarks.report import BOOTSTRAP_REPS, RESULTS, difference_with_ci, interval_text, load_runs, verdict
 
 HEADER = ["| env | variant | method - baseline | seeds | difference [95% CI] | P(method > baseline) "
           "| per seed: higher / level / lower | verdict | machines (method / baseline) of the seeds both ran |",
@@ -39,11 +38,6 @@ def parse_pair(text: str) -> tuple[str, str]:
     if not sep or not method or not baseline:
         raise argparse.ArgumentTypeError(f"a pair is METHOD:BASELINE (e.g. next_state_decoder:dynamite), got {text!r}")
     return method, baseline
-
-
-def trained_on(record: dict) -> str:
-    """The machine(s) a run trained on, with their core counts (every call of a resumed run)."""
-    return " + ".join(dict.fromkeys(record.get("machines", [record["machine"]])))
 
 
 def pair_rows(records: list[dict], method: str, baseline: str) -> list[str]:
@@ -63,8 +57,7 @@ def pair_rows(records: list[dict], method: str, baseline: str) -> list[str]:
         signs = [np.sign(ours[s]["eval_return"] - theirs[s]["eval_return"]) for s in paired]
         where = Counter(f"{trained_on(ours[s])} / {trained_on(theirs[s])}" for s in paired)
         rows.append(f"| {env_id} | {variant} | {method} - {baseline} | {len(ours)}, {len(theirs)} | "
-                    f"{c['difference']:+.1f} [{c['difference_low']:+.1f}, {c['difference_high']:+.1f}] | "
-                    f"{c['poi']:.2f} | {signs.count(1)} / {signs.count(0)} / {signs.count(-1)} | "
+                    f"{interval_text(c)} | {c['poi']:.2f} | {signs.count(1)} / {signs.count(0)} / {signs.count(-1)} | "
                     f"{verdict(c['difference_low'], c['difference_high'])} | "
                     f"{'; '.join(f'{pair} ({n})' for pair, n in sorted(where.items()))} |")
     return rows
@@ -88,8 +81,7 @@ def main(argv: list[str] | None = None) -> None:
              "the share of pairs of training seeds where the method is higher; per seed, how many seeds run by "
              "both have the method higher, equal or lower (the same evaluation episodes). 'not separated': the "
              "interval contains 0.")
-    publish("python -m " + " ".join(["benchmarks.compare", *(argv or sys.argv[1:])]), [intro, "", *HEADER, *rows],
-            args.out)
+    publish(command_line("benchmarks.compare", argv), [intro, "", *HEADER, *rows], args.out)
 
 
 if __name__ == "__main__":

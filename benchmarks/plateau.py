@@ -14,14 +14,13 @@ one for an even number of seeds) counts censored runs as later than every escape
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks import methods as m
-from benchmarks.common import machine_header
+from benchmarks.common import command_line, machine_header
 from benchmarks.report import RESULTS, load_runs, provenance
 
 
@@ -85,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         sections.append(f"## {env_id}\n\nThreshold: {threshold:.1f} (doing nothing on the curve episodes "
                         f"+ {args.margin:g}).\n\n{table}\n")
     used = [r for r in records if r["env_id"] in args.envs and r["curve"]]
-    header = machine_header("python -m " + " ".join(["benchmarks.plateau", *(argv or sys.argv[1:])]))
+    header = machine_header(command_line("benchmarks.plateau", argv))
     text = f"# Leaving the standing-still plateau\n\n{header}\n{provenance(used)}\n\n" + "\n".join(sections)
     out = args.out or args.results / "plateau.md"
     out.write_text(text)

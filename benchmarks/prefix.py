@@ -10,10 +10,9 @@ This compares the learning-curve points at the steps both runs evaluated, bit fo
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from benchmarks.common import publish
+from benchmarks.common import command_line, publish, trained_on
 from benchmarks.report import RESULTS, load_runs
 
 
@@ -26,11 +25,6 @@ def shared_prefix(short: list[list[float]], long: list[list[float]]) -> tuple[in
 
 HEADER = ["| env | variant | method | seed | steps | shared curve points | identical | machines |",
           "|---|---|---|---|---|---|---|---|"]
-
-
-def machines(record: dict) -> str:
-    """The CPU(s) a run trained on (every call of a resumed run)."""
-    return " + ".join(dict.fromkeys(m.split(",")[0] for m in record.get("machines", [record.get("machine", "?")])))
 
 
 def prefix_table(short_records: list[dict], long_records: list[dict]) -> list[str]:
@@ -46,7 +40,7 @@ def prefix_table(short_records: list[dict], long_records: list[dict]) -> list[st
         common, equal = shared_prefix(other["curve"], r["curve"])
         rows.append(f"| {r['env_id']} | {r['variant']} | {r['method']} | {r['seed']} | "
                     f"{other['timesteps']:,} / {r['timesteps']:,} | {common} | {equal} | "
-                    f"{machines(other)} / {machines(r)} |")
+                    f"{trained_on(other, cores=False)} / {trained_on(r, cores=False)} |")
     return rows
 
 
@@ -59,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = prefix_table(load_runs(args.short / "runs"), load_runs(args.long / "runs"))
     if not rows:
         raise SystemExit(f"no run of {args.long / 'runs'} has a counterpart in {args.short / 'runs'}")
-    publish("python -m " + " ".join(["benchmarks.prefix", *(argv or sys.argv[1:])]), HEADER + rows, args.out)
+    publish(command_line("benchmarks.prefix", argv), HEADER + rows, args.out)
 
 
 if __name__ == "__main__":

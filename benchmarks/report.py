@@ -130,6 +130,11 @@ def difference_with_ci(x: np.ndarray, y: np.ndarray, reps: int = BOOTSTRAP_REPS)
             "poi": float(metrics.probability_of_improvement(x.reshape(-1, 1), y.reshape(-1, 1)))}
 
 
+def interval_text(c: dict[str, float]) -> str:
+    """A :func:`difference_with_ci` result as ``+d [+low, +high]``."""
+    return f"{c['difference']:+.1f} [{c['difference_low']:+.1f}, {c['difference_high']:+.1f}]"
+
+
 def verdict(low: float, high: float) -> str:
     """Which side of zero the difference's 95% interval lies, if either."""
     if low > 0:
@@ -154,9 +159,8 @@ def comparisons(frame: pd.DataFrame, out: Path, header: str) -> None:
             if len(ours) < 2 or len(theirs) < 2:
                 continue
             c = difference_with_ci(ours, theirs)
-            lines.append(f"| {env_id} | {baseline} | {len(ours)}, {len(theirs)} | {c['difference']:+.1f} "
-                         f"[{c['difference_low']:+.1f}, {c['difference_high']:+.1f}] | {c['poi']:.2f} | "
-                         f"{verdict(c['difference_low'], c['difference_high'])} |")
+            lines.append(f"| {env_id} | {baseline} | {len(ours)}, {len(theirs)} | {interval_text(c)} | "
+                         f"{c['poi']:.2f} | {verdict(c['difference_low'], c['difference_high'])} |")
     (out / "comparisons.md").write_text("\n".join(lines) + "\n")
 
 

@@ -63,7 +63,7 @@ def load_checkpoint(model: BaseAlgorithm, result: Path, state: dict[str, Any], s
                     ) -> tuple[BaseAlgorithm, dict[str, Any]] | None:
     """The learner restored from the checkpoint of ``result`` and the state saved with it, or None where there
     is no complete checkpoint or it was made with another ``state["budget"]`` or ``state["settings"]`` (then it
-    is deleted). ``model`` is the freshly built learner, whose env and class the restored one takes."""
+    is deleted). ``model`` is the freshly built learner, whose env, class and policy class the restored one takes."""
     files = checkpoint_files(result)
     if not files["state"].exists():
         return None
@@ -74,7 +74,10 @@ def load_checkpoint(model: BaseAlgorithm, result: Path, state: dict[str, Any], s
     env = model.get_env()
     if isinstance(env, VecNormalize):
         env = VecNormalize.load(str(files["vecnormalize"]), env.venv)
-    restored = type(model).load(files["model"], env=env, device=model.device)
+    # the fresh learner's policy class, not the pickled one: a checkpoint of RL^2 saved before FusedLstmPolicy
+    # resumes with it (the same computation; methods.POLICY_CLASSES)
+    restored = type(model).load(files["model"], env=env, device=model.device,
+                                custom_objects={"policy_class": model.policy_class})
     if isinstance(restored, DynaMITEPPO):
         restored.load_episode_store(files["episodes"])
     restored.set_random_seed(resume_seed(seed, restored.num_timesteps))  # torch, numpy and the envs' next resets

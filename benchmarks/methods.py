@@ -22,6 +22,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from sb3_dynamite import DynaMITEPPO, VariBADPPO
+from sb3_dynamite.common.recurrent import FusedLstmPolicy
 from sb3_dynamite.common.wrappers import VecPreviousActionReward, observation_normalizer
 from sb3_dynamite.envs.scripted import make_reference_env, reference_policy
 
@@ -53,6 +54,10 @@ ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], tuple[str, ...]]] = {
     "rl2": (RecurrentPPO, ("ppo_lstm.yml", "recurrentppo.yml")),
     "oracle": (PPO, ("ppo.yml",)),
 }
+
+#: policies that replace an algorithm's policy alias with the same computation, faster: RL^2's LSTM policy running
+#: each training sequence in one LSTM call (the same values, gradients up to float rounding; common.recurrent)
+POLICY_CLASSES: dict[tuple[str, str], type] = {("rl2", "MlpLstmPolicy"): FusedLstmPolicy}
 
 #: the policy option of the drift-aware belief normaliser
 DRIFT = {"belief_norm_drift": True}
@@ -155,6 +160,9 @@ METHODS = {
         # on the paying goal), so that the reconstruction never needs the belief to hold the cells? Reads (s_{j+1}, z)
         _variant("next_state_decoder", policy_kwargs={"reward_decoder_input": "next_state"}),
         _variant("varibad_next_state_decoder", algo="varibad", policy_kwargs={"reward_decoder_input": "next_state"}),
+        # ... and without session masking, which is what costs DynaMITE-RL on hidden goal cells: do the two add up?
+        _variant("no_masking_next_state_decoder", session_masking=False,
+                 policy_kwargs={"reward_decoder_input": "next_state"}),
         # does RL^2 leave the HalfCheetahs' standing-still plateau sooner because its recurrence makes exploration
         # correlated in time? The HalfCheetah PPO settings (log_std_init -2, ReLU, 256x256) are rl-zoo3's
         # HalfCheetahBullet ones, which explore with gSDE (noise resampled every 4 steps); ours use independent noise
@@ -343,7 +351,9 @@ def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, 
     normalize = normalize_kwargs(hyperparams)
     if normalize is not None:
         env = VecNormalize(env, gamma=float(hyperparams.get("gamma", 0.99)), **normalize)
-    model = cls(hyperparams.get("policy", "MlpPolicy"), env, seed=seed, verbose=0, device=device, **kwargs)
+    policy = hyperparams.get("policy", "MlpPolicy")
+    policy = POLICY_CLASSES.get((method.algo, policy), policy)
+    model = cls(policy, env, seed=seed, verbose=0, device=device, **kwargs)
     return model, int(float(hyperparams["n_timesteps"])), settings
 
 

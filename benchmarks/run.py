@@ -95,6 +95,7 @@ def _train_and_evaluate(job: dict[str, Any], deadline: float | None) -> dict[str
             print(f"  {job['label']}: resumed at {model.num_timesteps:,} steps", flush=True)
         record["curve"] = state["curve"]
         state["machines"].append(record["machine"])  # where each call of a resumed run trained
+        state.setdefault("policies", []).append(type(model.policy).__name__)  # and with which policy class
 
         class Curve(BaseCallback):
             """The learning curve, a checkpoint after each of its evaluations, and the stop at ``deadline``."""
@@ -129,7 +130,8 @@ def _train_and_evaluate(job: dict[str, Any], deadline: float | None) -> dict[str
         if curve.stopped:
             return {**job, "stopped_at": curve.saved_at}  # (it took one more step to stop)
         agent, record["timesteps"] = model, model.num_timesteps
-        record["resumed_at"], record["machines"] = state["resumed_at"], state["machines"]
+        record["resumed_at"], record["machines"], record["policies"] = (state["resumed_at"], state["machines"],
+                                                                        state["policies"])
         start -= state["wall_seconds"]  # the wall time of the calls before this one
     record["eval_returns"] = m.evaluate(agent, env_id, method, job["episodes"], env_kwargs)
     record["eval_return"] = sum(record["eval_returns"]) / len(record["eval_returns"])

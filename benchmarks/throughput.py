@@ -1,5 +1,8 @@
 """Training throughput of DynaMITEPPO against SB3 PPO and sb3-contrib RecurrentPPO, in one run.
 
+RecurrentPPO is measured twice: with sb3-contrib's ``MlpLstmPolicy`` and with our :class:`FusedLstmPolicy` (the
+same computation, each training sequence in one LSTM call), which the benchmarks' RL^2 runs.
+
 DynaMITEPPO is measured twice: by default (the PPO epochs on stored policy inputs) and with
 ``rl_loss_through_encoder=True`` (the GRU re-runs over each minibatch's sequences). Identical shared
 settings for every algorithm (8 envs, n_steps 256, batch 256, 10 epochs; everything else at each
@@ -28,12 +31,14 @@ from stable_baselines3.common.env_util import make_vec_env
 
 from benchmarks.common import publish
 from sb3_dynamite import DynaMITEPPO
+from sb3_dynamite.common.recurrent import FusedLstmPolicy
 
 SHARED = {"n_steps": 256, "batch_size": 256, "n_epochs": 10}
 N_ENVS = 8
 ALGORITHMS = {"DynaMITEPPO": (DynaMITEPPO, "MlpPolicy", {}),
               "DynaMITEPPO (rl_loss_through_encoder)": (DynaMITEPPO, "MlpPolicy", {"rl_loss_through_encoder": True}),
-              "PPO": (PPO, "MlpPolicy", {}), "RecurrentPPO": (RecurrentPPO, "MlpLstmPolicy", {})}
+              "PPO": (PPO, "MlpPolicy", {}), "RecurrentPPO": (RecurrentPPO, "MlpLstmPolicy", {}),
+              "RecurrentPPO (FusedLstmPolicy)": (RecurrentPPO, FusedLstmPolicy, {})}
 ENVS = ("dlcmdp/HalfCheetahVel-v0", "dlcmdp/GridWorld-v0")
 
 

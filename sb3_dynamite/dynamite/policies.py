@@ -15,6 +15,7 @@ from stable_baselines3.common.torch_layers import MlpExtractor
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
+from sb3_dynamite.common.recurrent import recurrent_sequences
 from sb3_dynamite.common.wrappers import action_encoding_dim
 from sb3_dynamite.dynamite.belief import (
     BeliefEncoder,
@@ -186,25 +187,11 @@ class DynaMITEPolicy(RecurrentActorCriticPolicy):
     def _process_sequence(
         features: th.Tensor, lstm_states: tuple[th.Tensor, th.Tensor], episode_starts: th.Tensor, lstm: nn.GRU
     ) -> tuple[th.Tensor, tuple[th.Tensor, th.Tensor]]:
-        """GRU over flat padded sequences, resetting at episode starts only (never at session boundaries).
-        ``lstm_states`` keeps sb3-contrib's ``(h, c)`` layout; both slots carry the GRU state ``h``.
-
-        When episodes start only at a sequence's first step (always so in sb3-contrib's training minibatches,
-        which split sequences at episode starts), the reset is applied to the initial state and the GRU runs
-        once over the whole sequence; otherwise it steps through the sequence, resetting where episodes start."""
-        n_seq = lstm_states[0].shape[1]
-        sequence = features.reshape((n_seq, -1, lstm.input_size)).swapaxes(0, 1)
-        starts = episode_starts.reshape((n_seq, -1)).swapaxes(0, 1)
-        hidden = lstm_states[0]
-        if th.all(starts[1:] == 0.0):  # one fused GRU call from the (reset) initial state (also single steps)
-            output, hidden = lstm(sequence, (1.0 - starts[0]).view(1, n_seq, 1) * hidden)
-        else:
-            outputs = []
-            for step, start in zip(sequence, starts, strict=True):
-                out, hidden = lstm(step.unsqueeze(0), (1.0 - start).view(1, n_seq, 1) * hidden)
-                outputs.append(out)
-            output = th.cat(outputs)
-        return th.flatten(output.transpose(0, 1), start_dim=0, end_dim=1), (hidden, hidden)
+        """GRU over flat padded sequences, resetting at episode starts only (never at session boundaries), in one
+        call per minibatch (:func:`~sb3_dynamite.common.recurrent.recurrent_sequences`). ``lstm_states`` keeps
+        sb3-contrib's ``(h, c)`` layout; both slots carry the GRU state ``h``."""
+        output, hidden = recurrent_sequences(features, lstm_states[0], episode_starts, lstm)
+        return output, (hidden, hidden)
 
     def raw_belief(self, hidden: th.Tensor) -> th.Tensor:
         """Belief features ``[mu_t, logvar_t, c_t]`` (before normalisation) from GRU outputs."""

@@ -94,8 +94,9 @@ def _train_and_evaluate(job: dict[str, Any], deadline: float | None) -> dict[str
             state["resumed_at"].append(model.num_timesteps)
             print(f"  {job['label']}: resumed at {model.num_timesteps:,} steps", flush=True)
         record["curve"] = state["curve"]
+        state.setdefault("policies", [None] * len(state["machines"]))  # None: a call from before this field
         state["machines"].append(record["machine"])  # where each call of a resumed run trained
-        state.setdefault("policies", []).append(type(model.policy).__name__)  # and with which policy class
+        state["policies"].append(type(model.policy).__name__)  # and with which policy class
 
         class Curve(BaseCallback):
             """The learning curve, a checkpoint after each of its evaluations, and the stop at ``deadline``."""

@@ -388,9 +388,14 @@ def test_a_run_stopped_at_the_time_limit_resumes_from_its_checkpoint(tmp_path: P
     assert not files["state"].exists()  # the checkpoint is dropped and the run starts over
 
     run.main([*argv, "--time-limit", "0"])  # stopped again at 2048, then run through to the end
+    older = json.loads(files["state"].read_text())
+    assert older["policies"] == ["DynaMITEPolicy"]
+    del older["policies"]  # as a checkpoint saved before run records named the policy class
+    files["state"].write_text(json.dumps(older))
     run.main(argv)
     record = json.loads(result.read_text())
     assert record["timesteps"] == 6144 and record["resumed_at"] == [2048] and len(record["machines"]) == 2
+    assert record["policies"] == [None, "DynaMITEPolicy"]  # one entry per call, None where it was not recorded
     assert [t for t, _ in record["curve"]] == [2048, 4096, 6144] and record["curve"][0] == saved["curve"][0]
     assert not any(path.exists() for path in files.values())  # done: the checkpoint is removed
     assert result_files(tmp_path) == [result]

@@ -42,12 +42,21 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+#: the tracked files whose uncommitted changes change what a run computes
+CODE_PATHS = ("sb3_dynamite", "hyperparams", "benchmarks/*.py")
+
+
 def git_commit() -> str:
+    """The short commit hash, with ``+modified`` where tracked code differs from it (so a record made with
+    uncommitted code does not name a commit that lacks it)."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS],
+                                 capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return f"{commit}+modified" if changed else commit
 
 
 def versions() -> dict[str, str]:

@@ -566,3 +566,24 @@ def test_observation_drift_is_the_rms_shift_of_todays_typical_observations() -> 
     rows = drift_table(history, at=[100_000, 300_000], ages=[100_000, 200_000])
     assert rows[2] == "| 100,000 | 1.00 (1.00) | - |"  # mean moved 1 std per 100k steps; nothing 200k old yet
     assert rows[3] == "| 300,000 | 1.00 (1.00) | 2.00 (2.00) |"
+
+
+def test_records_name_a_commit_with_modified_code_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.common import git_commit
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+
+    (tmp_path / "sb3_dynamite").mkdir()
+    (tmp_path / "sb3_dynamite" / "x.py").write_text("a = 1\n")
+    (tmp_path / "README.md").write_text("text\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
+    monkeypatch.chdir(tmp_path)
+    head = git("rev-parse", "--short", "HEAD")
+    (tmp_path / "README.md").write_text("other text\n")  # not code: the commit alone
+    (tmp_path / "new.py").write_text("b = 2\n")  # untracked: ignored
+    assert git_commit() == head
+    (tmp_path / "sb3_dynamite" / "x.py").write_text("a = 2\n")
+    assert git_commit() == f"{head}+modified"

@@ -1,5 +1,6 @@
 """Mid-run checkpoints of the benchmark runner, so that a long run (RL^2 at 1M steps took 80 minutes on one
-core here with sb3-contrib's LSTM policy) can span several calls: interrupted, killed or stopped at ``--time-limit``, it resumes where it stopped.
+core here with sb3-contrib's LSTM policy) can span several calls: interrupted, killed or stopped at
+``--time-limit``, it resumes where it stopped.
 
 A checkpoint of the run whose result goes to ``seedN.json`` is ``seedN.ckpt.zip`` (the model: SB3's ``save``, with
 the optimizers), ``seedN.ckpt.vecnormalize.pkl`` (the reward normaliser's statistics, where the zoo entry

@@ -1,12 +1,12 @@
 """Recurrent modules over sb3-contrib's padded training sequences, in one call where the resets allow it.
 
 sb3-contrib's ``RecurrentActorCriticPolicy._process_sequence`` steps through a padded minibatch one time step at
-a time whenever any sequence in it begins an episode, which is most minibatches early in training: the LSTM then
-runs as ``max length`` separate calls, forward and backward. Its rollout buffer splits sequences at episode starts,
-so a reset can only fall on a sequence's first step; applying it to the initial state and running the module once
-over the whole sequence computes the same values (bitwise on CPU) and the same gradients up to float rounding (the
-weight gradients are summed over time in another order; tested), an order of magnitude faster on RL^2's HalfCheetah
-settings. :func:`recurrent_sequences` does this for DynaMITE-RL's belief GRU (whose
+a time whenever any sequence in it begins an episode: the LSTM then runs as ``max length`` separate calls, forward
+and backward. Its rollout buffer splits sequences at episode starts, so a reset can only fall on a sequence's first
+step; applying it to the initial state and running the module once over the whole sequence computes the same
+values (bitwise on CPU) and the same gradients up to float rounding (the weight gradients are summed over time in
+another order; tested). RecurrentPPO then trains 7-8x faster on HalfCheetahVel and GridWorld
+(``benchmarks/results/throughput.md``). :func:`recurrent_sequences` does this for DynaMITE-RL's belief GRU (whose
 resets are at episode starts only, never at the unobserved session boundaries) and for the LSTM of
 :class:`FusedLstmPolicy`, RecurrentPPO's ``MlpLstmPolicy`` with it (the benchmarks' RL^2).
 """

@@ -76,7 +76,7 @@ def load_checkpoint(model: BaseAlgorithm, result: Path, state: dict[str, Any], s
     if isinstance(env, VecNormalize):
         env = VecNormalize.load(str(files["vecnormalize"]), env.venv)
     # the fresh learner's policy class, not the pickled one: a checkpoint of RL^2 saved before FusedLstmPolicy
-    # resumes with it (the same computation; methods.POLICY_CLASSES)
+    # resumes with it (the same computation; methods.SAME_POLICY)
     restored = type(model).load(files["model"], env=env, device=model.device,
                                 custom_objects={"policy_class": model.policy_class})
     if isinstance(restored, DynaMITEPPO):

@@ -7,6 +7,7 @@ is evaluated on the same reset seeds (hence the same goals and session sequences
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,10 @@ ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], tuple[str, ...]]] = {
     "oracle": (PPO, ("ppo.yml",)),
 }
 
-#: policies that replace an algorithm's policy alias with the same computation, faster: RL^2's LSTM policy running
-#: each training sequence in one LSTM call (the same values, gradients up to float rounding; common.recurrent)
-POLICY_CLASSES: dict[tuple[str, str], type] = {("rl2", "MlpLstmPolicy"): FusedLstmPolicy}
+#: zoo ``policy`` values that build the same learner as an older value of the same entry, faster: RL^2's
+#: FusedLstmPolicy runs each training sequence in one LSTM call (the same values, gradients up to float rounding;
+#: common.recurrent). Runs recorded with the older value are not stale.
+SAME_POLICY = {f"{FusedLstmPolicy.__module__}.{FusedLstmPolicy.__qualname__}": "MlpLstmPolicy"}
 
 #: the policy option of the drift-aware belief normaliser
 DRIFT = {"belief_norm_drift": True}
@@ -322,6 +324,20 @@ def learner_settings(method: Method, env_id: str, env_kwargs: dict[str, Any]
     return hyperparams, kwargs, env_kwargs, json_safe({**hyperparams, **overrides, "env_kwargs": env_kwargs})
 
 
+def zoo_value(settings: dict[str, Any], key: str) -> Any:
+    """A zoo key of recorded settings, a policy named by what it computes (``SAME_POLICY``)."""
+    value = settings.get(key)
+    return SAME_POLICY.get(value, value) if key == "policy" else value
+
+
+def policy_class(policy: str) -> str | type:
+    """A zoo entry's ``policy``: an alias of the algorithm as it is, a dotted name imported (as rl-zoo3 does)."""
+    if "." not in policy:
+        return policy
+    module, _, name = policy.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
 def changed_settings(record: dict[str, Any]) -> list[str]:
     """The settings in which a finished run differs from the learner its method builds today: zoo keys and
     constructor arguments, compared by value (a zoo string and the dict it evaluates to agree). Empty for scripted
@@ -333,7 +349,7 @@ def changed_settings(record: dict[str, Any]) -> list[str]:
     recorded = record["settings"]
     then, now = (json_safe(comparable(algorithm_kwargs(s))) for s in (recorded, settings))
     changed = {key for key in set(then) | set(now) if then.get(key) != now.get(key)}
-    changed |= {key for key in LEARNER_ZOO_KEYS if recorded.get(key) != settings.get(key)}
+    changed |= {key for key in LEARNER_ZOO_KEYS if zoo_value(recorded, key) != zoo_value(settings, key)}
     return sorted(changed)
 
 
@@ -351,8 +367,7 @@ def build_learner(method: Method, env_id: str, seed: int, env_kwargs: dict[str, 
     normalize = normalize_kwargs(hyperparams)
     if normalize is not None:
         env = VecNormalize(env, gamma=float(hyperparams.get("gamma", 0.99)), **normalize)
-    policy = hyperparams.get("policy", "MlpPolicy")
-    policy = POLICY_CLASSES.get((method.algo, policy), policy)
+    policy = policy_class(hyperparams.get("policy", "MlpPolicy"))
     model = cls(policy, env, seed=seed, verbose=0, device=device, **kwargs)
     return model, int(float(hyperparams["n_timesteps"])), settings
 

@@ -89,7 +89,12 @@ def test_rl2_runs_the_fused_policy_and_resumes_a_stock_checkpoint_with_it(tmp_pa
 
     rl2, env_id = methods.METHODS["rl2"], "dlcmdp/GridWorld-v0"
     model, _, settings = methods.build_learner(rl2, env_id, 0, {})
-    assert type(model.policy) is FusedLstmPolicy and settings["policy"] == "MlpLstmPolicy"
+    assert type(model.policy) is FusedLstmPolicy  # the zoo file names it
+    assert settings["policy"] == "sb3_dynamite.common.recurrent.FusedLstmPolicy"
+    # a run recorded with sb3-contrib's policy alias (before the file named ours) built the same learner: not stale
+    record = {"method": "rl2", "env_id": env_id, "env_kwargs": {}, "settings": {**settings, "policy": "MlpLstmPolicy"}}
+    assert methods.changed_settings(record) == []
+    assert methods.changed_settings({**record, "settings": {**settings, "policy": "MlpPolicy"}}) == ["policy"]
     stock = RecurrentPPO("MlpLstmPolicy", model.get_env(), seed=0, policy_kwargs=model.policy_kwargs)  # saved before
     stock.policy.load_state_dict(model.policy.state_dict())
     state = {"budget": 4096, "settings": settings}

@@ -276,6 +276,10 @@ def test_baselines_train_evaluate_enjoy_record(algo: str, zoo: Path, monkeypatch
     state_dim = gym.make(GRID).observation_space.shape[0]
     extra = 1 if algo == "ppo" else 5 + 1  # the latent k / the one-hot previous action and the previous reward
     assert model.observation_space.shape == (state_dim + extra,)
+    if algo == "ppo_lstm":  # our file's policy, imported by the zoo from its dotted name
+        from sb3_dynamite.common.recurrent import FusedLstmPolicy
+
+        assert type(model.policy) is FusedLstmPolicy
     capsys.readouterr()
     zoo_enjoy(monkeypatch, "--algo", algo, "--env", GRID, "-f", "logs", "--no-render", "-n", "60")
     assert [length for _, length in enjoy_episodes(capsys.readouterr().out)] == [60]

@@ -36,6 +36,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 TABLE_METHODS = ["dynamite", "varibad", "paper_input", "varibad_paper_input", "through_encoder",
                  "varibad_through_encoder", "rl2", "ppo_action_reward", "oracle", "random", "zero", "informed",
                  "oracle_scripted"]
+#: the at-a-glance table's columns: the issue's methods, the memoryless baseline and the references
+GLANCE_METHODS = {"dynamite": "DynaMITE-RL", "varibad": "VariBAD", "rl2": "RL²", "ppo_action_reward": "memoryless PPO",
+                  "oracle": "oracle (PPO)", "oracle_scripted": "oracle (scripted)", "informed": "informed (scripted)",
+                  "random": "random"}
 ABLATION_METHODS = ["dynamite", "with_consistency", "no_prior_conditioning", "no_masking", "no_termination",
                     "raw_termination", "drift_norm", "drift_norm_raw_termination", "drift_norm_no_termination",
                     "drift_norm_low_termination", "drift_norm_termination_no_input", "drift_norm_termination_detached",
@@ -171,6 +175,20 @@ def normalised(value: float, means: pd.Series, reference: str) -> str:
     return f"{(value - means['random']) / (means[reference] - means['random']):.2f}"
 
 
+def glance(frame: pd.DataFrame) -> list[str]:
+    """Table 1 with one row per env: each of :data:`GLANCE_METHODS` as ``mean ± std (seeds)``, a scripted one's
+    single return alone, "-" where it did not run."""
+    lines = ["| env | " + " | ".join(GLANCE_METHODS.values()) + " |", "|---" * (len(GLANCE_METHODS) + 1) + "|"]
+    for env_id, group in frame.groupby("env"):
+        cells = []
+        for method in GLANCE_METHODS:
+            values = group[group["method"] == method]["eval_return"].to_numpy()
+            cells.append("-" if len(values) == 0 else f"{values[0]:.1f}" if len(values) == 1 else
+                         f"{values.mean():.1f} ± {values.std():.1f} ({len(values)})")
+        lines.append(f"| {env_id.removeprefix('dlcmdp/')} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def table1(records: list[dict], out: Path, header: str) -> pd.DataFrame:
     rows = [{"env": r["env_id"], "method": r["method"], "seed": r["seed"], "timesteps": r["timesteps"],
              "eval_return": r["eval_return"]} for r in records
@@ -193,7 +211,9 @@ def table1(records: list[dict], out: Path, header: str) -> pd.DataFrame:
     lines += ["", "Normalised: (R - R_random) / (R_oracle - R_random), with the learned oracle (PPO on the oracle "
               "observation, mean over its seeds) and with the scripted oracle. Scripted methods are deterministic "
               "given the evaluation seeds (one row each). Evaluation: the paired seeds of benchmarks/methods.py, "
-              "deterministic actions, 25 episodes per run."]
+              "deterministic actions, 25 episodes per run.", "",
+              "At a glance: mean ± std over seeds (number of seeds); scripted policies' single return.", "",
+              *glance(frame)]
     (out / "table1.md").write_text("\n".join(lines) + "\n")
     return frame
 

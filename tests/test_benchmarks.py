@@ -210,6 +210,19 @@ def test_comparisons_separate_only_when_the_bootstrap_interval_excludes_zero(tmp
     assert (tmp_path / "comparisons.md").read_text().count("| f |") == 0
 
 
+def test_the_glance_table_has_one_row_per_env_with_each_methods_mean_std_and_seeds() -> None:
+    from benchmarks.report import GLANCE_METHODS, glance
+
+    frame = pd.DataFrame({"env": ["dlcmdp/E-v0"] * 5 + ["dlcmdp/F-v0"], "method": ["dynamite", "dynamite", "random",
+                          "rl2", "rl2", "dynamite"], "eval_return": [1.0, 3.0, -7.25, 10.0, 10.0, 5.0]})
+    header, rule, e, f = glance(frame)
+    assert header.count("|") == rule.count("|") == len(GLANCE_METHODS) + 2
+    cells = dict(zip(GLANCE_METHODS, e.strip("| ").split(" | ")[1:], strict=True))
+    assert e.startswith("| E-v0 |") and cells["dynamite"] == "2.0 ± 1.0 (2)" and cells["rl2"] == "10.0 ± 0.0 (2)"
+    assert cells["random"] == "-7.2" and cells["varibad"] == cells["informed"] == "-"  # one run: its return alone
+    assert f.startswith("| F-v0 | 5.0 |")
+
+
 def test_belief_diagnostic_reads_the_policy_input_of_c_t() -> None:
     """Standardised, ``c_t`` leaves [0, 1] (and may sit at the clip); read raw, it is the probability."""
     from benchmarks.belief_diagnostic import diagnose

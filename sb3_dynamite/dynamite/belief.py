@@ -129,7 +129,7 @@ class RewardDecoder(nn.Module):
 
     With ``inputs="next_state"`` it reads ``(s_{j+1}, z)`` only, as VariBAD's GridWorld decoder (which has
     no previous state or action): the reward of a cell must then come from the belief, not from the action
-    the policy chose there (see the README, GridWorld with hidden goal cells).
+    the policy chose there (see BENCHMARKS.md, GridWorld with hidden goal cells).
     """
 
     def __init__(self, state_dim: int, action_dim: int, latent_dim: int, net_arch: list[int],

@@ -83,7 +83,7 @@ class DynaMITEPPO(RecurrentPPO):
     :param prior_conditioning: at a session boundary the KL prior is the latent-dynamics prior of the
         previous session's final belief (else the previous belief, as VariBAD).
     :param consistency_coef: weight of the session-consistency loss (0: off, the default chosen by the ablation
-        benchmark on GridWorld: 0.1 cost 16 return points there; see the README).
+        benchmark on GridWorld: 0.1 cost 16 return points there; see BENCHMARKS.md).
     :param termination_coef: weight of the termination BCE (0: off; then ``c_t`` is not a policy input).
     :param termination_input: feed ``c_t`` to the policy (with ``termination_coef > 0``). False trains the
         termination head without the policy reading it.

@@ -37,6 +37,7 @@ import gymnasium as gym
 import numpy as np
 import torch as th
 
+from benchmarks import search_behaviour
 from benchmarks.common import publish
 from benchmarks.methods import METHODS, build_learner, requested_budget
 from sb3_dynamite.envs.gridworld import MOVES
@@ -74,7 +75,8 @@ def decoder_readouts(model: Any, belief_mean: np.ndarray, size: int) -> dict[str
 
 def rollouts(model: Any, n_episodes: int, first_seed: int) -> list[dict[str, np.ndarray]]:
     """Per episode (:func:`sb3_dynamite.evaluation.rollout_traces`, deterministic): the feature sets of every step,
-    the decoder readouts, the agent's cell, the two goal cells (as cell indices) and the return."""
+    the decoder readouts, the agent's cell, the two goal cells (as cell indices), the return, and the rewards and
+    paying-goal indices that :mod:`benchmarks.search_behaviour` reads."""
     env = gym.make(ENV_ID, **HIDDEN)  # the same reset seed draws the same goal cells
     size = env.unwrapped.size
     episodes = []
@@ -90,7 +92,9 @@ def rollouts(model: Any, n_episodes: int, first_seed: int) -> list[dict[str, np.
         episodes.append({"belief": np.concatenate([trace.belief_mean, trace.belief_logvar], axis=1),
                          "GRU state": trace.gru_state, "input": trace.observation,
                          "visit memory": memory.reshape(len(trace), -1), "cell": cells, "goals": goals,
-                         "return": trace.episode_return, **decoder_readouts(model, trace.belief_mean, size)})
+                         "return": trace.episode_return, "reward": trace.reward,
+                         "paying": trace.latent[:, 0].astype(np.int64),
+                         **decoder_readouts(model, trace.belief_mean, size)})
     env.close()
     return episodes
 
@@ -167,6 +171,8 @@ def main() -> None:
     columns = (*FEATURES, *READOUTS)
     rows = ["| method | return (scored episodes) | " + " | ".join(columns) + " | cases |",
             "|---|---|" + "---|" * (len(columns) + 1)]
+    acts = ["| method | " + " | ".join(search_behaviour.COLUMNS) + " |",
+            "|---|" + "---|" * len(search_behaviour.COLUMNS)]
     for name in args.methods:
         method = METHODS[name]
         model, _, _ = build_learner(method, ENV_ID, args.seed, HIDDEN)
@@ -178,6 +184,10 @@ def main() -> None:
         rows.append(f"| {name} | {returns:.1f} | " + " | ".join(f"{scores[f]:.2f}" for f in columns)
                     + f" | {scores['cases']:,} |")
         print(rows[-1], flush=True)
+        acted = search_behaviour.behaviour(episodes[len(episodes) // 2:])
+        acts.append(f"| {name} | " + " | ".join(f"{acted[c]:.2f}" if c.startswith(("on", "both", "switches"))
+                                                 else f"{acted[c]:.0f}" for c in search_behaviour.COLUMNS) + " |")
+        print(acts[-1], flush=True)
     command = "python -m benchmarks.goal_memory " + " ".join(
         ["--methods", *args.methods, f"--seed {args.seed}", f"--episodes {args.episodes}"]
         + ([f"--timesteps {args.timesteps}"] if args.timesteps else []) + ([f"--out {args.out}"] if args.out else []))
@@ -185,7 +195,11 @@ def main() -> None:
             "probes fitted on the first half and scored on the second. Score: the share of steps after the agent "
             "first stood on a goal cell, standing elsewhere, where that cell is among the probe's two top cells "
             "(chance 2/24 = 0.08); the decoder columns rank the cells by the reward the model's decoder gives "
-            "staying on, or stepping onto, each (no probe; scored on the same half).", "", *rows]
+            "staying on, or stepping onto, each (no probe; scored on the same half).", "", *rows, "",
+            "How the policy acts on the scored episodes (benchmarks/search_behaviour.py): the share of steps ending on "
+            "the paying and on the other goal, the median step of the first goal visit, the share of episodes that "
+            "stand on both goals, and after each change of the paying goal the median steps until the agent stands "
+            "on the new one (censored at the episode's end) and the share of changes it gets there.", "", *acts]
     publish(command, body, args.out)
 
 

@@ -547,6 +547,25 @@ def test_goal_memory_scores_only_remembered_goals_and_a_perfect_memory_reads_out
     assert all(scores[name] > 0.95 for name in readouts) and scores["cases"] > 2000
 
 
+def test_search_behaviour_reads_goal_visits_and_recoveries_from_rewards_and_the_paying_goal() -> None:
+    from benchmarks.search_behaviour import behaviour, episode_behaviour
+
+    # goal 0 pays for steps 0-5, goal 1 from step 6: the agent finds goal 0 at step 2 (+1 twice), sits on it after the
+    # switch (0 at steps 6-7: the other goal now), walks (-0.1) and stands on goal 1 at step 10, 4 steps after it
+    reward = np.array([-0.1, -0.1, 1, 1, -0.1, -0.1, 0, 0, -0.1, -0.1, 1, 1])
+    paying = np.array([0] * 6 + [1] * 6)
+    one = episode_behaviour(reward, paying)
+    assert one["first goal at"] == 2 and one["both goals found"] and one["recoveries"] == [(4, True)]
+    assert one["on paying goal"] == pytest.approx(4 / 12) and one["on other goal"] == pytest.approx(2 / 12)
+    # never on a goal, and a switch back at step 3 that is never followed: censored at the episode's end
+    lost = episode_behaviour(np.full(5, -0.1), np.array([1, 1, 1, 0, 0]))
+    assert lost["first goal at"] == 5 and not lost["both goals found"] and lost["recoveries"] == [(2, False)]
+    summary = behaviour([{"reward": reward, "paying": paying}, {"reward": np.full(5, -0.1),
+                                                                "paying": np.array([1, 1, 1, 0, 0])}])
+    assert summary["both goals found"] == 0.5 and summary["switches recovered"] == 0.5
+    assert summary["recovery steps (median)"] == 3.0 and summary["first goal at (median)"] == 3.5
+
+
 def test_goal_memory_decoder_readouts_query_every_cell_by_staying_and_by_each_move_onto_it() -> None:
     """A stand-in decoder that returns cell index + 100 x action index + belief shows what each readout asks."""
     from types import SimpleNamespace

@@ -23,7 +23,9 @@ policy stays, and ``arriving`` is what memory of the goals would show.
 
 Score (``remembered goal in top 2``): over the steps after the agent first stood on a goal cell, while it stands
 elsewhere (so ``s_t`` and ``r_{t-1}`` cannot reveal it), the share where that cell is among the probe's two
-highest-scored cells; chance is 2/24. Usage::
+highest-scored cells; chance is 2/24. Each model's return is also given on Table 1's 25 paired evaluation
+episodes (what :mod:`benchmarks.run` records), and a second table says how the policy searches and follows the
+paying goal on the scored episodes (:mod:`benchmarks.search_behaviour`). Usage::
 
     python -m benchmarks.goal_memory --methods dynamite varibad --seed 0 --out benchmarks/results/goal_memory.md
 """

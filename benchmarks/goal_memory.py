@@ -182,14 +182,14 @@ def main() -> None:
         model.learn(budget)
         episodes = rollouts(model, args.episodes, first_seed=50_000)
         scores = probe_scores(episodes, n_cells=episodes[0]["visit memory"].shape[1] // 2)  # 2 flags per cell
-        returns = np.mean([e["return"] for e in episodes[len(episodes) // 2:]])
+        scored = episodes[len(episodes) // 2:]  # the half the probes are scored on
+        returns = np.mean([e["return"] for e in scored])
         paired = np.mean(evaluate(model, ENV_ID, method, 25, HIDDEN))  # the benchmark's evaluation of this model
         rows.append(f"| {name} | {returns:.1f} | {paired:.1f} | " + " | ".join(f"{scores[f]:.2f}" for f in columns)
                     + f" | {scores['cases']:,} |")
         print(rows[-1], flush=True)
-        acted = search_behaviour.behaviour(episodes[len(episodes) // 2:])
-        acts.append(f"| {name} | " + " | ".join(f"{acted[c]:.2f}" if c.startswith(("on", "both", "switches"))
-                                                 else f"{acted[c]:.0f}" for c in search_behaviour.COLUMNS) + " |")
+        acts.append(f"| {name} | " + " | ".join(search_behaviour.table_cells(search_behaviour.behaviour(scored)))
+                    + " |")
         print(acts[-1], flush=True)
     command = "python -m benchmarks.goal_memory " + " ".join(
         ["--methods", *args.methods, f"--seed {args.seed}", f"--episodes {args.episodes}"]

@@ -19,18 +19,20 @@ import numpy as np
 
 COLUMNS = ("on paying goal", "on other goal", "first goal at (median)", "both goals found",
            "recovery steps (median)", "switches recovered")
+STEP_COLUMNS = ("first goal at (median)", "recovery steps (median)")  # counted in steps, the others are shares
 
 
 def episode_behaviour(reward: np.ndarray, paying: np.ndarray) -> dict[str, object]:
     """Behaviour of one episode from its rewards ``r_t`` and paying-goal indices ``k_t`` (both shape (T,))."""
     length = len(reward)
-    on_goal = reward >= 0.0
-    visited = {int(paying[t] if reward[t] > 0.5 else 1 - paying[t]) for t in np.flatnonzero(on_goal)}
+    paid, unpaid = reward > 0.5, np.abs(reward) < 0.05  # on the paying goal (+1), on the other one (0)
+    on_goal = paid | unpaid
+    visited = {int(paying[t] if paid[t] else 1 - paying[t]) for t in np.flatnonzero(on_goal)}
     recoveries = []
     for t in np.flatnonzero(paying[1:] != paying[:-1]) + 1:  # transition t is the first under the new goal
-        paid = np.flatnonzero(reward[t:] > 0.5)
-        recoveries.append((int(paid[0]) if len(paid) else length - t, len(paid) > 0))
-    return {"on paying goal": float(np.mean(reward > 0.5)), "on other goal": float(np.mean(np.abs(reward) < 0.05)),
+        after = np.flatnonzero(paid[t:])
+        recoveries.append((int(after[0]) if len(after) else length - t, len(after) > 0))
+    return {"on paying goal": float(np.mean(paid)), "on other goal": float(np.mean(unpaid)),
             "first goal at": int(np.argmax(on_goal)) if on_goal.any() else length,
             "both goals found": len(visited) == 2, "recoveries": recoveries}
 
@@ -45,3 +47,8 @@ def behaviour(episodes: list[dict[str, np.ndarray]]) -> dict[str, float]:
             "both goals found": float(np.mean([b["both goals found"] for b in each])),
             "recovery steps (median)": float(np.median([s for s, _ in recoveries])) if recoveries else np.nan,
             "switches recovered": float(np.mean([ok for _, ok in recoveries])) if recoveries else np.nan}
+
+
+def table_cells(values: dict[str, float]) -> list[str]:
+    """:func:`behaviour`'s values as table cells, in :data:`COLUMNS` order: steps whole, shares to 2 decimals."""
+    return [f"{values[c]:.0f}" if c in STEP_COLUMNS else f"{values[c]:.2f}" for c in COLUMNS]

@@ -548,7 +548,7 @@ def test_goal_memory_scores_only_remembered_goals_and_a_perfect_memory_reads_out
 
 
 def test_search_behaviour_reads_goal_visits_and_recoveries_from_rewards_and_the_paying_goal() -> None:
-    from benchmarks.search_behaviour import behaviour, episode_behaviour
+    from benchmarks.search_behaviour import behaviour, episode_behaviour, table_cells
 
     # goal 0 pays for steps 0-5, goal 1 from step 6: the agent finds goal 0 at step 2 (+1 twice), sits on it after the
     # switch (0 at steps 6-7: the other goal now), walks (-0.1) and stands on goal 1 at step 10, 4 steps after it
@@ -564,6 +564,7 @@ def test_search_behaviour_reads_goal_visits_and_recoveries_from_rewards_and_the_
                                                                 "paying": np.array([1, 1, 1, 0, 0])}])
     assert summary["both goals found"] == 0.5 and summary["switches recovered"] == 0.5
     assert summary["recovery steps (median)"] == 3.0 and summary["first goal at (median)"] == 3.5
+    assert table_cells(summary) == ["0.17", "0.08", "4", "0.50", "3", "0.50"]  # steps whole (3.5 to even), shares
 
 
 def test_goal_memory_decoder_readouts_query_every_cell_by_staying_and_by_each_move_onto_it() -> None:

@@ -41,7 +41,7 @@ import torch as th
 
 from benchmarks import search_behaviour
 from benchmarks.common import publish
-from benchmarks.methods import METHODS, build_learner, evaluate, requested_budget
+from benchmarks.methods import EVAL_EPISODES, METHODS, build_learner, evaluate, requested_budget
 from sb3_dynamite.envs.gridworld import MOVES
 from sb3_dynamite.evaluation import rollout_traces
 
@@ -171,8 +171,8 @@ def main() -> None:
     th.set_num_threads(1)
     th.manual_seed(args.seed)
     columns = (*FEATURES, *READOUTS)
-    rows = ["| method | return (scored episodes) | return (Table 1's 25 paired episodes) | " + " | ".join(columns)
-            + " | cases |", "|---|---|---|" + "---|" * (len(columns) + 1)]
+    rows = [f"| method | return (scored episodes) | return (Table 1's {EVAL_EPISODES} paired episodes) | "
+            + " | ".join(columns) + " | cases |", "|---|---|---|" + "---|" * (len(columns) + 1)]
     acts = ["| method | " + " | ".join(search_behaviour.COLUMNS) + " |",
             "|---|" + "---|" * len(search_behaviour.COLUMNS)]
     for name in args.methods:
@@ -184,7 +184,7 @@ def main() -> None:
         scores = probe_scores(episodes, n_cells=episodes[0]["visit memory"].shape[1] // 2)  # 2 flags per cell
         scored = episodes[len(episodes) // 2:]  # the half the probes are scored on
         returns = np.mean([e["return"] for e in scored])
-        paired = np.mean(evaluate(model, ENV_ID, method, 25, HIDDEN))  # the benchmark's evaluation of this model
+        paired = np.mean(evaluate(model, ENV_ID, method, EVAL_EPISODES, HIDDEN))  # the benchmark's evaluation
         rows.append(f"| {name} | {returns:.1f} | {paired:.1f} | " + " | ".join(f"{scores[f]:.2f}" for f in columns)
                     + f" | {scores['cases']:,} |")
         print(rows[-1], flush=True)

@@ -30,6 +30,7 @@ from sb3_dynamite.envs.scripted import make_reference_env, reference_policy
 HYPERPARAMS = Path(__file__).resolve().parent.parent / "hyperparams"
 EVAL_SEED = 10_000  # reset seeds of the evaluation envs (never used for training)
 EVAL_ENVS = 5
+EVAL_EPISODES = 25  # episodes of a run's final evaluation: the least the benchmark pairs its methods on
 #: zoo keys that are not constructor arguments of the algorithm
 ZOO_KEYS = ("n_envs", "n_timesteps", "policy", "normalize", "env_wrapper", "vec_env_wrapper", "frame_stack",
             "callback", "env_kwargs", "monitor_kwargs", "eval_env_kwargs")

@@ -156,6 +156,8 @@ def finished(path: Path, method: Any, env_id: str, args: argparse.Namespace) -> 
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from benchmarks.methods import EVAL_EPISODES
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--envs", nargs="+", default=["all"], help="env ids, or 'all'")
@@ -170,7 +172,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply the default budgets")
     parser.add_argument("--eval-every", type=int, default=None, help="curve evaluation period (default budget/20)")
     parser.add_argument("--curve-episodes", type=int, default=10)
-    parser.add_argument("--episodes", type=int, default=25, help="final evaluation episodes (>= 25)")
+    parser.add_argument("--episodes", type=int, default=EVAL_EPISODES,
+                        help=f"final evaluation episodes (>= {EVAL_EPISODES})")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--device", default="cpu",
                         help="torch device of the learners (default cpu; 'auto' puts every job on the GPU if any)")
@@ -181,8 +184,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="after this long, every run stops at its next iteration with a checkpoint (runs that "
                              "start later do one iteration); run the same command again to resume them")
     args = parser.parse_args(argv)
-    if args.episodes < 25:
-        parser.error("--episodes must be at least 25 (paired evaluation of the benchmark)")
+    if args.episodes < EVAL_EPISODES:
+        parser.error(f"--episodes must be at least {EVAL_EPISODES} (paired evaluation of the benchmark)")
     try:
         pairs = [item.split("=", 1) for item in args.env_kwargs]
         args.env_kwargs = {key: yaml.safe_load(value) for key, value in pairs}

@@ -34,11 +34,31 @@ from benchmarks.common import write_json
 from sb3_dynamite import DynaMITEPPO
 
 
-def checkpoint_files(result: Path) -> dict[str, Path]:
-    """The checkpoint files of the run whose result is ``result`` (``.../seedN.json``)."""
+def checkpoint_files(result: Path, kind: str = "ckpt") -> dict[str, Path]:
+    """The checkpoint files of the run whose result is ``result`` (``.../seedN.json``); ``kind="model"``: the
+    files of its final model (``seedN.model.zip`` and its reward normaliser), kept beside the result."""
     stem = result.with_suffix("")
-    return {part: stem.with_name(f"{stem.name}.ckpt.{suffix}") for part, suffix in
+    return {part: stem.with_name(f"{stem.name}.{kind}.{suffix}") for part, suffix in
             (("model", "zip"), ("vecnormalize", "vecnormalize.pkl"), ("episodes", "episodes.pkl"), ("state", "json"))}
+
+
+def save_model(model: BaseAlgorithm, files: dict[str, Path]) -> None:
+    """Save ``model`` (SB3's ``save``) and its reward normaliser's statistics, where it has one."""
+    model.save(files["model"])
+    vec_normalize = model.get_vec_normalize_env()
+    if vec_normalize is not None:
+        vec_normalize.save(files["vecnormalize"])
+
+
+def load_model(model: BaseAlgorithm, files: dict[str, Path]) -> BaseAlgorithm:
+    """The learner saved in ``files`` (:func:`save_model`), with the env, class and policy class of ``model``, the
+    freshly built learner (so a model saved with RL^2's stock LSTM policy loads with ``FusedLstmPolicy``, the same
+    computation: ``methods.SAME_POLICY``)."""
+    env = model.get_env()
+    if isinstance(env, VecNormalize):
+        env = VecNormalize.load(str(files["vecnormalize"]), env.venv)
+    return type(model).load(files["model"], env=env, device=model.device,
+                            custom_objects={"policy_class": model.policy_class})
 
 
 def resume_seed(seed: int, timesteps: int) -> int:
@@ -51,10 +71,7 @@ def save_checkpoint(model: BaseAlgorithm, result: Path, state: dict[str, Any]) -
     """Save ``model``, its reward normaliser, its episode store (belief methods) and ``state`` (JSON)."""
     files = checkpoint_files(result)
     files["state"].unlink(missing_ok=True)  # until the new state is written, the checkpoint is incomplete
-    model.save(files["model"])
-    vec_normalize = model.get_vec_normalize_env()
-    if vec_normalize is not None:
-        vec_normalize.save(files["vecnormalize"])
+    save_model(model, files)
     if isinstance(model, DynaMITEPPO):
         model.save_episode_store(files["episodes"])
     write_json(files["state"], {**state, "timesteps": model.num_timesteps})
@@ -72,13 +89,7 @@ def load_checkpoint(model: BaseAlgorithm, result: Path, state: dict[str, Any], s
     if any(saved.get(key) != state[key] for key in ("budget", "settings")):
         remove_checkpoint(result)
         return None
-    env = model.get_env()
-    if isinstance(env, VecNormalize):
-        env = VecNormalize.load(str(files["vecnormalize"]), env.venv)
-    # the fresh learner's policy class, not the pickled one: a checkpoint of RL^2 saved before FusedLstmPolicy
-    # resumes with it (the same computation; methods.SAME_POLICY)
-    restored = type(model).load(files["model"], env=env, device=model.device,
-                                custom_objects={"policy_class": model.policy_class})
+    restored = load_model(model, files)
     if isinstance(restored, DynaMITEPPO):
         restored.load_episode_store(files["episodes"])
     restored.set_random_seed(resume_seed(seed, restored.num_timesteps))  # torch, numpy and the envs' next resets

@@ -237,15 +237,35 @@ def with_training_observation_stats(env: VecEnv, agent: Any) -> VecEnv:
     return frozen
 
 
+def paired_order(finished_by: list[int]) -> list[int]:
+    """The order that puts episode returns listed as they finished (``finished_by[j]``: the evaluation env that
+    finished the j-th) into the paired order: the first episode of each env, then the second of each, and so on.
+    Episode ``k`` of env ``i`` is the same episode (reset seed, session sequence) for every method and every
+    episode count, so the first 25 of a 100-episode evaluation are a 25-episode one."""
+    counts: dict[int, int] = {}
+    slots = []
+    for j, i in enumerate(finished_by):
+        slots.append((counts.get(i, 0), i, j))
+        counts[i] = counts.get(i, 0) + 1
+    return [j for _, _, j in sorted(slots)]
+
+
 def evaluate(agent: Any, env_id: str, method: Method, n_episodes: int,
              env_kwargs: dict[str, Any] | None = None) -> list[float]:
-    """Deterministic episode returns of ``agent`` on the paired evaluation seeds (raw rewards; observations
-    normalised with the agent's training statistics where it trains with normalised observations)."""
+    """Deterministic episode returns of ``agent`` on the paired evaluation seeds, in the paired order
+    (:func:`paired_order`; raw rewards; observations normalised with the agent's training statistics where it
+    trains with normalised observations)."""
     env = with_training_observation_stats(evaluation_env(env_id, method.observes, env_kwargs), agent)
+    finished_by: list[int] = []
+
+    def record_env(local: dict[str, Any], _: dict[str, Any]) -> None:  # evaluate_policy counts this episode next
+        if local["done"] and (not local["is_monitor_wrapped"] or "episode" in local["info"]):
+            finished_by.append(local["i"])
+
     returns, _ = evaluate_policy(agent, env, n_eval_episodes=n_episodes, deterministic=True,
-                                 return_episode_rewards=True)
+                                 return_episode_rewards=True, callback=record_env)
     env.close()
-    return [float(r) for r in returns]
+    return [float(returns[j]) for j in paired_order(finished_by)]
 
 
 def normalize_kwargs(hyperparams: dict[str, Any]) -> dict[str, Any] | None:

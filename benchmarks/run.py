@@ -5,8 +5,9 @@ the requested budget (a run at another budget is redone and replaced). A learned
 after each curve evaluation (``seedN.ckpt.*``, see :mod:`benchmarks.checkpoint`): killed, or stopped at
 ``--time-limit``, it resumes from there when the same command is run again. The file holds the learning curve
 (deterministic evaluation every ``--eval-every`` steps on ``--curve-episodes`` paired episodes), the final
-evaluation (``--episodes`` paired episodes, deterministic), the settings, the command, the machine and the
-versions. Examples::
+evaluation (``--episodes`` paired episodes, deterministic, in the paired order of ``methods.paired_order``), the
+settings, the command, the machine and the versions. The final model is kept beside it (``seedN.model.*``,
+gitignored), so that it can be evaluated again on more episodes. Examples::
 
     # Table 1 (budgets: methods.BENCHMARK_BUDGETS, else the zoo files' n_timesteps; optionally scaled)
     python -m benchmarks.run --envs all --methods dynamite varibad rl2 oracle random --seeds 0 1 2 --jobs 2
@@ -42,7 +43,15 @@ from typing import Any
 
 import yaml
 
-from benchmarks.checkpoint import RunInProgress, claim_run, load_checkpoint, remove_checkpoint, save_checkpoint
+from benchmarks.checkpoint import (
+    RunInProgress,
+    checkpoint_files,
+    claim_run,
+    load_checkpoint,
+    remove_checkpoint,
+    save_checkpoint,
+    save_model,
+)
 from benchmarks.common import cpu_model, git_commit, versions, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results" / "runs"
@@ -131,6 +140,7 @@ def _train_and_evaluate(job: dict[str, Any], deadline: float | None) -> dict[str
         if curve.stopped:
             return {**job, "stopped_at": curve.saved_at}  # (it took one more step to stop)
         agent, record["timesteps"] = model, model.num_timesteps
+        save_model(model, checkpoint_files(path, "model"))  # kept (gitignored): evaluate it again on more episodes
         record["resumed_at"], record["machines"], record["policies"] = (state["resumed_at"], state["machines"],
                                                                         state["policies"])
         start -= state["wall_seconds"]  # the wall time of the calls before this one

@@ -15,6 +15,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
 from benchmarks import methods, run
+from benchmarks.checkpoint import checkpoint_files, load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +31,10 @@ def test_runner_resumes_and_report_writes_tables(tmp_path: Path) -> None:
     assert record["timesteps"] == 4096 and [t for t, _ in record["curve"]] == [2048, 4096]
     assert len(record["eval_returns"]) == 25 and record["versions"]["torch"].startswith("2.")
     assert record["device"] == "cpu"  # never on a GPU unless asked for
+    # the final model is kept beside the result: loaded again, it repeats the final evaluation
+    learner, _, _ = methods.build_learner(methods.METHODS["dynamite"], "dlcmdp/GridWorld-v0", 0, {}, "cpu")
+    kept = load_model(learner, checkpoint_files(files[0], "model"))
+    assert methods.evaluate(kept, "dlcmdp/GridWorld-v0", methods.METHODS["dynamite"], 25) == record["eval_returns"]
     stamps = [f.stat().st_mtime_ns for f in files]
     run.main(argv)  # resumes: nothing is run again
     assert [f.stat().st_mtime_ns for f in files] == stamps
@@ -127,6 +132,17 @@ def test_evaluation_is_paired_across_methods() -> None:
     for goals, latents in views.values():
         np.testing.assert_array_equal(goals, views["plain"][0])
         assert latents == views["plain"][1]
+
+
+def test_evaluation_lists_episodes_in_the_paired_order_whatever_their_count() -> None:
+    """Episode k of env i sits at k * EVAL_ENVS + i however the episodes finished, so a longer evaluation extends
+    a shorter one (the benchmark's 25 episodes are the first 25 of 100)."""
+    assert methods.paired_order([1, 0, 1, 2, 0, 2]) == [1, 0, 3, 4, 2, 5]
+    agent = methods.scripted_agent(methods.METHODS["informed"], "dlcmdp/GridWorld-v0")
+    kwargs = agent.needs
+    short = methods.evaluate(agent, "dlcmdp/GridWorld-v0", methods.METHODS["informed"], 10, kwargs)
+    longer = methods.evaluate(agent, "dlcmdp/GridWorld-v0", methods.METHODS["informed"], 20, kwargs)
+    assert longer[:10] == short and len(set(longer)) > 3
 
 
 def test_every_learned_method_builds_with_its_overrides() -> None:

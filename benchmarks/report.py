@@ -134,6 +134,39 @@ def difference_with_ci(x: np.ndarray, y: np.ndarray, reps: int = BOOTSTRAP_REPS)
             "poi": float(metrics.probability_of_improvement(x.reshape(-1, 1), y.reshape(-1, 1)))}
 
 
+def episode_returns(runs: list[list[float]], episodes: int | None = None) -> np.ndarray:
+    """Seeds x episodes returns of one method's runs: the first ``episodes`` (default: as many as every run has)
+    of each run's final evaluation, in the paired order, so column k is the same episode for every run."""
+    n = min(len(returns) for returns in runs) if episodes is None else episodes
+    if any(len(returns) < n for returns in runs):
+        raise ValueError(f"a run has fewer than {n} evaluation episodes: evaluate it on more (benchmarks.run "
+                         "--episodes) or compare on fewer")
+    return np.array([returns[:n] for returns in runs], dtype=float)
+
+
+def difference_over_seeds_and_episodes(x: np.ndarray, y: np.ndarray, reps: int = BOOTSTRAP_REPS
+                                       ) -> tuple[float, float]:
+    """A 95% interval of mean(x) - mean(y) that also resamples the evaluation episodes.
+
+    ``x`` and ``y`` are seeds x episodes returns on the same paired episodes (:func:`episode_returns`). Each
+    method's seeds are resampled on their own, as in :func:`difference_with_ci`, and the episodes once for both
+    (they are shared): a crossed bootstrap, so the interval also covers how much the fixed evaluation episodes
+    favour one method, which a bootstrap over seeds alone cannot see.
+    """
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"the methods were evaluated on {x.shape[1]} and {y.shape[1]} episodes: pair them on the "
+                         "same ones (episode_returns with one count)")
+    rng = np.random.default_rng(0)
+    episodes = rng.multinomial(x.shape[1], np.full(x.shape[1], 1 / x.shape[1]), size=reps)  # counts per resample
+
+    def means(runs: np.ndarray) -> np.ndarray:
+        seeds = rng.multinomial(len(runs), np.full(len(runs), 1 / len(runs)), size=reps)
+        return np.einsum("rs,se,re->r", seeds, runs, episodes) / runs.size
+
+    low, high = np.percentile(means(x) - means(y), [2.5, 97.5])
+    return float(low), float(high)
+
+
 def interval_text(c: dict[str, float]) -> str:
     """A :func:`difference_with_ci` result as ``+d [+low, +high]``."""
     return f"{c['difference']:+.1f} [{c['difference_low']:+.1f}, {c['difference_high']:+.1f}]"
@@ -148,23 +181,41 @@ def verdict(low: float, high: float) -> str:
     return "not separated"
 
 
+#: what the crossed interval of comparisons.md and benchmarks.compare is
+CROSSED_NOTE = ("95% CI over seeds and episodes: the same difference (on the episodes every run of both methods has) "
+                "with a crossed bootstrap that resamples each method's seeds and, once for both, the shared "
+                "evaluation episodes: it also covers how much the fixed evaluation episodes favour one method.")
+
+
+def crossed_cells(ours: list[list[float]], theirs: list[list[float]], episodes: int | None = None) -> str:
+    """``episodes | +d [+low, +high] | verdict``: the difference of two methods' runs on their shared paired
+    episodes with :func:`difference_over_seeds_and_episodes`' interval (markdown cells)."""
+    n = episodes or min(len(returns) for returns in [*ours, *theirs])
+    x, y = episode_returns(ours, n), episode_returns(theirs, n)
+    low, high = difference_over_seeds_and_episodes(x, y)
+    return f"{n} | {x.mean() - y.mean():+.1f} [{low:+.1f}, {high:+.1f}] | {verdict(low, high)}"
+
+
 def comparisons(frame: pd.DataFrame, out: Path, header: str) -> None:
     """DynaMITE-RL against each of :data:`COMPARED` on every env where both ran with at least two seeds."""
     lines = [header, "", "DynaMITE-RL minus each baseline (Table 1's runs): difference of the mean final returns "
              f"with a stratified independent bootstrap 95% interval ({BOOTSTRAP_REPS:,} resamples of each method's "
              "seeds, seed 0), and the probability of improvement P(DynaMITE-RL > baseline), the share of pairs of "
-             "training seeds where DynaMITE-RL is higher. 'not separated': the difference's interval contains 0.", "",
+             "training seeds where DynaMITE-RL is higher. 'not separated': the difference's interval contains 0.",
+             "", CROSSED_NOTE, "",
              "| env | baseline | seeds (DynaMITE-RL, baseline) | difference [95% CI] | P(DynaMITE-RL > baseline) "
-             "| verdict |", "|---|---|---|---|---|---|"]
+             "| verdict | episodes | 95% CI over seeds and episodes | verdict (seeds and episodes) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for env_id, group in frame.groupby("env"):
-        ours = group[group["method"] == "dynamite"]["eval_return"].to_numpy()
+        ours = group[group["method"] == "dynamite"]
         for baseline in COMPARED:
-            theirs = group[group["method"] == baseline]["eval_return"].to_numpy()
+            theirs = group[group["method"] == baseline]
             if len(ours) < 2 or len(theirs) < 2:
                 continue
-            c = difference_with_ci(ours, theirs)
+            c = difference_with_ci(ours["eval_return"].to_numpy(), theirs["eval_return"].to_numpy())
             lines.append(f"| {env_id} | {baseline} | {len(ours)}, {len(theirs)} | {interval_text(c)} | "
-                         f"{c['poi']:.2f} | {verdict(c['difference_low'], c['difference_high'])} |")
+                         f"{c['poi']:.2f} | {verdict(c['difference_low'], c['difference_high'])} | "
+                         f"{crossed_cells(list(ours['eval_returns']), list(theirs['eval_returns']))} |")
     (out / "comparisons.md").write_text("\n".join(lines) + "\n")
 
 
@@ -191,11 +242,11 @@ def glance(frame: pd.DataFrame) -> list[str]:
 
 def table1(records: list[dict], out: Path, header: str) -> pd.DataFrame:
     rows = [{"env": r["env_id"], "method": r["method"], "seed": r["seed"], "timesteps": r["timesteps"],
-             "eval_return": r["eval_return"]} for r in records
+             "eval_return": r["eval_return"], "eval_returns": r["eval_returns"]} for r in records
             if r["variant"] == "default" and r["method"] in TABLE_METHODS]
     frame = pd.DataFrame(rows).sort_values(["env", "method", "seed"]) if rows else pd.DataFrame(
-        columns=["env", "method", "seed", "timesteps", "eval_return"])
-    write_csv(frame, out / "table1.csv", header)
+        columns=["env", "method", "seed", "timesteps", "eval_return", "eval_returns"])
+    write_csv(frame.drop(columns="eval_returns"), out / "table1.csv", header)
     lines = [header, "", "| env | method | seeds | timesteps | mean +- std | IQM [95% CI] | normalised (PPO oracle) "
              "| normalised (scripted oracle) |", "|---|---|---|---|---|---|---|---|"]
     for env_id, group in frame.groupby("env"):

@@ -205,6 +205,32 @@ def test_ablation_figures_keep_only_envs_with_an_ablation() -> None:
     assert ablation_records(records) == records[:2]  # env b has no ablation variant; p-sweep runs are not ablations
 
 
+def test_the_crossed_bootstrap_sees_what_the_evaluation_episodes_favour_and_pairs_them() -> None:
+    from benchmarks.report import crossed_cells, difference_over_seeds_and_episodes, difference_with_ci, episode_returns
+
+    rng = np.random.default_rng(1)
+    episode = rng.normal(0.0, 20.0, 40)  # how hard each shared evaluation episode is
+    # a constant gap on top of the shared episode effect: resampling the episodes together keeps it exact
+    x, y = np.tile(episode + 3.0, (4, 1)), np.tile(episode, (5, 1))
+    assert difference_over_seeds_and_episodes(x, y) == pytest.approx((3.0, 3.0))
+    # a method that is better on half the episodes and worse on the rest: identical seeds make the bootstrap over
+    # seeds certain of the gap the 40 episodes show, the crossed one is not
+    favour = np.where(np.arange(40) < 25, 10.0, -10.0)
+    x, y = np.tile(favour, (4, 1)), np.zeros((5, 40))
+    seeds_only = difference_with_ci(x.mean(axis=1), y.mean(axis=1))
+    assert seeds_only["difference_low"] == seeds_only["difference_high"] == pytest.approx(2.5)
+    low, high = difference_over_seeds_and_episodes(x, y)
+    assert low < 0 < 2.5 < high
+    # runs evaluated on 100 and on 25 episodes pair on the first 25
+    assert episode_returns([[1, 2, 3], [4, 5]]).tolist() == [[1, 2], [4, 5]]
+    with pytest.raises(ValueError, match="fewer than 3 evaluation episodes"):
+        episode_returns([[1, 2, 3], [4, 5]], 3)
+    with pytest.raises(ValueError, match="same ones"):
+        difference_over_seeds_and_episodes(np.zeros((2, 3)), np.zeros((2, 4)))
+    assert crossed_cells([[1.0, 2.0, 9.0], [1.0, 2.0]], [[0.0, 1.0], [0.0, 1.0]]) == \
+        "2 | +1.0 [+1.0, +1.0] | higher"
+
+
 def test_comparisons_separate_only_when_the_bootstrap_interval_excludes_zero(tmp_path: Path) -> None:
     from benchmarks.report import comparisons, difference_with_ci
 
@@ -218,11 +244,13 @@ def test_comparisons_separate_only_when_the_bootstrap_interval_excludes_zero(tmp
 
     frame = pd.DataFrame({"env": ["e"] * 8 + ["f"] * 2, "method": ["dynamite"] * 3 + ["varibad"] * 3 + ["rl2"] * 2
                           + ["dynamite", "rl2"], "eval_return": [10, 11, 12, 1, 2, 3, 5, 20, 0, 0]})
+    frame["eval_returns"] = [[value - 1.0, value + 1.0] for value in frame["eval_return"]]
     comparisons(frame, tmp_path, "header")
     rows = [line for line in (tmp_path / "comparisons.md").read_text().splitlines() if line.startswith("| e |")]
-    # VariBAD is separated (lower), RL^2 is not; env f has one seed per method and no row
-    assert [(row.split(" | ")[1], row.split(" | ")[-1]) for row in rows] == [("varibad", "higher |"),
-                                                                            ("rl2", "not separated |")]
+    # VariBAD is separated (lower), RL^2 is not, over seeds and over seeds and episodes; env f has one seed per
+    # method and no row
+    assert [(row.split(" | ")[1], row.split(" | ")[5], row.split(" | ")[-1]) for row in rows] == \
+        [("varibad", "higher", "higher |"), ("rl2", "not separated", "not separated |")]
     assert (tmp_path / "comparisons.md").read_text().count("| f |") == 0
 
 
@@ -296,11 +324,11 @@ def test_prefix_compares_only_the_steps_both_runs_evaluated_and_only_runs_presen
 def test_compare_pairs_seeds_per_env_and_variant_and_names_their_machines() -> None:
     import argparse
 
-    from benchmarks.compare import pair_rows, parse_pair
+    from benchmarks.compare import first_episodes, pair_rows, parse_pair
 
     def record(method: str, seed: int, value: float, variant: str = "p=0.1", machine: str = "A, 2 cores") -> dict:
         return {"env_id": "e", "variant": variant, "method": method, "seed": seed, "eval_return": value,
-                "machine": machine, "machines": [machine]}
+                "eval_returns": [value - 1.0, value + 1.0], "machine": machine, "machines": [machine]}
 
     records = [record("new", 0, 5.0), record("new", 1, 3.0), record("new", 2, 9.0, machine="B, 16 cores"),
                record("old", 0, 1.0), record("old", 1, 3.0), record("old", 3, 2.0),
@@ -312,7 +340,11 @@ def test_compare_pairs_seeds_per_env_and_variant_and_names_their_machines() -> N
     assert cells[4].startswith(f"{17 / 3 - 2:+.1f} [")  # means over all seeds of each, paired or not
     assert cells[5] == f"{8.5 / 9:.2f}"  # pairs of runs where "new" is higher, ties as one half
     assert cells[6] == "1 / 1 / 0"  # seed 0 higher, seed 1 level; seeds 2 and 3 ran for one method only
-    assert cells[8] == "A, 2 cores / A, 2 cores (2) |"
+    assert cells[8] == "2" and cells[9].startswith(f"{17 / 3 - 2:+.1f} [")  # the same difference, over episodes too
+    assert cells[11] == "A, 2 cores / A, 2 cores (2) |"
+    assert first_episodes(records[0], 1)["eval_return"] == 4.0
+    with pytest.raises(SystemExit, match="fewer than --episodes 3"):
+        first_episodes(records[0], 3)
     assert pair_rows(records, "new", "missing") == []
     assert parse_pair("a:b") == ("a", "b")
     with pytest.raises(argparse.ArgumentTypeError, match="METHOD:BASELINE"):

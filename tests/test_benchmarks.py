@@ -311,14 +311,21 @@ def test_prefix_compares_only_the_steps_both_runs_evaluated_and_only_runs_presen
     assert shared_prefix(short, long) == (2, 1)  # step 200 differs; 300 and 400 are the longer run's own
     assert shared_prefix(short, [*short, [300, -1.0]]) == (2, 2)
 
-    def record(seed: int, curve: list[list[float]], machine: str = "AMD EPYC, 2 cores") -> dict:
+    def record(seed: int, curve: list[list[float]], machine: str = "AMD EPYC, 2 cores", returns: tuple = (1.0, 2.0),
+               curve_episodes: int = 5) -> dict:
         return {"env_id": "e", "variant": "default", "method": "dynamite", "seed": seed, "curve": curve,
-                "timesteps": int(curve[-1][0]), "machine": machine, "machines": [machine]}
+                "timesteps": int(curve[-1][0]), "machine": machine, "machines": [machine],
+                "eval_returns": list(returns), "curve_episodes": curve_episodes}
 
     rows = prefix_table([record(0, short)], [record(0, long, "Intel(R) Xeon(R) Processor, 2 cores"), record(1, long)])
-    # seed 1 has no shorter run
-    assert rows == ["| e | default | dynamite | 0 | 200 / 400 | 2 | 1 | AMD EPYC / Intel(R) Xeon(R) Processor |"]
+    # seed 1 has no shorter run; runs at other budgets end in other models: no final episodes to compare
+    assert rows == ["| e | default | dynamite | 0 | 200 / 400 | 2 | 1 | 0 | 0 | "
+                    "AMD EPYC / Intel(R) Xeon(R) Processor |"]
     assert prefix_table([record(0, short)], [record(1, long)]) == []
+    # a rerun at the same budget evaluated on more episodes: its first ones are compared; curve points evaluated on
+    # another number of episodes are not
+    rerun = record(0, [[100, -551.0], [200, -300.0]], returns=(1.0, 2.5, 7.0), curve_episodes=10)
+    assert prefix_table([record(0, short)], [rerun])[0].split(" | ")[4:9] == ["200 / 200", "0", "0", "2", "1"]
 
 
 def test_compare_pairs_seeds_per_env_and_variant_and_names_their_machines() -> None:

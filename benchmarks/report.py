@@ -187,13 +187,39 @@ CROSSED_NOTE = ("95% CI over seeds and episodes: the same difference (on the epi
                 "evaluation episodes: it also covers how much the fixed evaluation episodes favour one method.")
 
 
-def crossed_cells(ours: list[list[float]], theirs: list[list[float]], episodes: int | None = None) -> str:
-    """``episodes | +d [+low, +high] | verdict``: the difference of two methods' runs on their shared paired
-    episodes with :func:`difference_over_seeds_and_episodes`' interval (markdown cells)."""
-    n = episodes or min(len(returns) for returns in [*ours, *theirs])
+def crossed_difference(ours: list[list[float]], theirs: list[list[float]]) -> dict[str, float]:
+    """The difference of two methods' runs (each a list of its final-evaluation returns) on the paired episodes
+    every run has, with :func:`difference_over_seeds_and_episodes`' interval (and ``episodes``: how many)."""
+    n = min(len(returns) for returns in [*ours, *theirs])
     x, y = episode_returns(ours, n), episode_returns(theirs, n)
     low, high = difference_over_seeds_and_episodes(x, y)
-    return f"{n} | {x.mean() - y.mean():+.1f} [{low:+.1f}, {high:+.1f}] | {verdict(low, high)}"
+    return {"difference": float(x.mean() - y.mean()), "difference_low": low, "difference_high": high, "episodes": n}
+
+
+def crossed_cells(ours: list[list[float]], theirs: list[list[float]]) -> str:
+    """``episodes | +d [+low, +high] | verdict`` (markdown cells) of :func:`crossed_difference`."""
+    c = crossed_difference(ours, theirs)
+    return f"{c['episodes']} | {interval_text(c)} | {verdict(c['difference_low'], c['difference_high'])}"
+
+
+def readme_comparisons(frame: pd.DataFrame) -> list[str]:
+    """The README's form of ``comparisons.md``: a row per env, a column per baseline of :data:`COMPARED`, each
+    cell DynaMITE-RL's difference with its interval over seeds and episodes, the verdict and the seeds."""
+    lines = ["| env | " + " | ".join(f"DynaMITE-RL minus {GLANCE_METHODS[b]}" for b in COMPARED) + " |",
+             "|---" * (len(COMPARED) + 1) + "|"]
+    for env_id, group in frame.groupby("env"):
+        ours = list(group[group["method"] == "dynamite"]["eval_returns"])
+        cells = []
+        for baseline in COMPARED:
+            theirs = list(group[group["method"] == baseline]["eval_returns"])
+            if len(ours) < 2 or len(theirs) < 2:
+                cells.append("-")
+                continue
+            c = crossed_difference(ours, theirs)
+            cells.append(f"{interval_text(c)}, {verdict(c['difference_low'], c['difference_high'])} "
+                         f"({len(ours)} vs {len(theirs)} seeds)")
+        lines.append(f"| {env_id.removeprefix('dlcmdp/')} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def comparisons(frame: pd.DataFrame, out: Path, header: str) -> None:
@@ -216,6 +242,7 @@ def comparisons(frame: pd.DataFrame, out: Path, header: str) -> None:
             lines.append(f"| {env_id} | {baseline} | {len(ours)}, {len(theirs)} | {interval_text(c)} | "
                          f"{c['poi']:.2f} | {verdict(c['difference_low'], c['difference_high'])} | "
                          f"{crossed_cells(list(ours['eval_returns']), list(theirs['eval_returns']))} |")
+    lines += ["", "The README's form (the interval over seeds and episodes):", "", *readme_comparisons(frame)]
     (out / "comparisons.md").write_text("\n".join(lines) + "\n")
 
 
@@ -347,6 +374,7 @@ def p_sweep(records: list[dict], out: Path, header: str) -> None:
         q1, median, q3 = np.percentile(values, [25, 50, 75])
         lines.append(f"| {env_id} | {p:g} | {method} | {len(values)} | {median:.1f} | {q1:.1f} to {q3:.1f} "
                      f"| {values.mean():.1f} |")
+    lines += readme_p_sweep(records)
     (out / "p_sweep.md").write_text("\n".join(lines) + "\n")
     probabilities = sorted(frame["p"].unique())
     methods = sorted(frame["method"].unique())
@@ -366,6 +394,45 @@ def p_sweep(records: list[dict], out: Path, header: str) -> None:
     fig.tight_layout()
     fig.savefig(out / "p_sweep.png", dpi=130, metadata={"Description": header})
     plt.close(fig)
+
+
+def readme_p_sweep(records: list[dict], method: str = "dynamite", baseline: str = "varibad") -> list[str]:
+    """The README's form of the p-sweep (a column per p): seeds, each method's median (mean) over its rollouts
+    (the higher median in bold), the difference of the means over seeds with its interval over seeds and
+    episodes (bold where separated), and the seeds where ``method`` is higher. Empty without both methods."""
+    runs: dict[float, dict[str, dict[int, list[float]]]] = {}
+    for r in records:
+        if r["variant"].startswith("p=") and r["method"] in (method, baseline):
+            runs.setdefault(r["env_kwargs"]["switch_prob"], {}).setdefault(r["method"], {})[r["seed"]] = \
+                r["eval_returns"]
+    probabilities = [p for p in sorted(runs) if len(runs[p].get(method, {})) >= 2 and
+                     len(runs[p].get(baseline, {})) >= 2]
+    if not probabilities:
+        return []
+    rows: dict[str, list[str]] = {"seeds": [], method: [], baseline: [], "difference": [], "higher": []}
+    for p in probabilities:
+        ours, theirs = runs[p][method], runs[p][baseline]
+        medians = {name: float(np.median(np.concatenate(list(seeds.values())))) for name, seeds in
+                   ((method, ours), (baseline, theirs))}
+        rows["seeds"].append(str(len(ours)) if len(ours) == len(theirs) else f"{len(ours)}, {len(theirs)}")
+        for name, seeds in ((method, ours), (baseline, theirs)):
+            text = f"{medians[name]:.1f}"
+            bold = medians[name] == max(medians.values())
+            mean = np.mean([np.mean(returns) for returns in seeds.values()])
+            rows[name].append(f"{'**' + text + '**' if bold else text} ({mean:.1f})")
+        c = crossed_difference(list(ours.values()), list(theirs.values()))
+        separated = verdict(c["difference_low"], c["difference_high"]) != "not separated"
+        rows["difference"].append(f"**{interval_text(c)}**" if separated else interval_text(c))
+        paired = sorted(set(ours) & set(theirs))
+        rows["higher"].append(f"{sum(np.mean(ours[s]) > np.mean(theirs[s]) for s in paired)} of {len(paired)}")
+    labels = {"seeds": "seeds", method: f"{GLANCE_METHODS.get(method, method)}, median (mean)",
+              baseline: f"{GLANCE_METHODS.get(baseline, baseline)}, median (mean)",
+              "difference": f"{GLANCE_METHODS.get(method, method)} minus {GLANCE_METHODS.get(baseline, baseline)}, "
+                            "mean over seeds [95% CI over seeds and episodes]",
+              "higher": f"seeds where {GLANCE_METHODS.get(method, method)} is higher"}
+    return ["", "The README's form (medians and means over each method's rollouts):", "",
+            "| p | " + " | ".join(f"{p:g}" for p in probabilities) + " |", "|---" * (len(probabilities) + 1) + "|",
+            *[f"| {labels[key]} | " + " | ".join(cells) + " |" for key, cells in rows.items()]]
 
 
 def summary(records: list[dict], out: Path, header: str) -> None:

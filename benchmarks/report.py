@@ -218,7 +218,8 @@ def readme_comparisons(frame: pd.DataFrame) -> list[str]:
             c = crossed_difference(ours, theirs)
             cells.append(f"{interval_text(c)}, {verdict(c['difference_low'], c['difference_high'])} "
                          f"({len(ours)} vs {len(theirs)} seeds)")
-        lines.append(f"| {env_id.removeprefix('dlcmdp/')} | " + " | ".join(cells) + " |")
+        if set(cells) != {"-"}:
+            lines.append(f"| {env_id.removeprefix('dlcmdp/')} | " + " | ".join(cells) + " |")
     return lines
 
 

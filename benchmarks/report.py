@@ -375,7 +375,9 @@ def p_sweep(records: list[dict], out: Path, header: str) -> None:
         q1, median, q3 = np.percentile(values, [25, 50, 75])
         lines.append(f"| {env_id} | {p:g} | {method} | {len(values)} | {median:.1f} | {q1:.1f} to {q3:.1f} "
                      f"| {values.mean():.1f} |")
-    lines += readme_p_sweep(records)
+    readme = readme_p_sweep(records)
+    if readme:
+        lines += ["", "The README's form (medians and means over each method's rollouts):", "", *readme]
     (out / "p_sweep.md").write_text("\n".join(lines) + "\n")
     probabilities = sorted(frame["p"].unique())
     methods = sorted(frame["method"].unique())
@@ -431,8 +433,7 @@ def readme_p_sweep(records: list[dict], method: str = "dynamite", baseline: str 
               "difference": f"{GLANCE_METHODS.get(method, method)} minus {GLANCE_METHODS.get(baseline, baseline)}, "
                             "mean over seeds [95% CI over seeds and episodes]",
               "higher": f"seeds where {GLANCE_METHODS.get(method, method)} is higher"}
-    return ["", "The README's form (medians and means over each method's rollouts):", "",
-            "| p | " + " | ".join(f"{p:g}" for p in probabilities) + " |", "|---" * (len(probabilities) + 1) + "|",
+    return ["| p | " + " | ".join(f"{p:g}" for p in probabilities) + " |", "|---" * (len(probabilities) + 1) + "|",
             *[f"| {labels[key]} | " + " | ".join(cells) + " |" for key, cells in rows.items()]]
 
 
@@ -453,16 +454,37 @@ def summary(records: list[dict], out: Path, header: str) -> None:
     (out / "summary.md").write_text("\n".join(lines) + "\n")
 
 
+def update_readme(path: Path, blocks: dict[str, list[str]]) -> None:
+    """Replace each block of ``path`` between ``<!-- report:NAME -->`` and ``<!-- /report:NAME -->`` with
+    ``blocks[NAME]`` (the README's tables, written from the runs rather than by hand)."""
+    text = path.read_text()
+    for name, lines in blocks.items():
+        start, end = f"<!-- report:{name} -->", f"<!-- /report:{name} -->"
+        if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
+            raise SystemExit(f"{path} has no block {start} ... {end} for the {name} table: add the two markers "
+                             "(each on a line of its own) where the table goes")
+        before, rest = text.split(start)
+        text = before + start + "\n" + "\n".join(lines) + "\n" + end + rest.split(end, 1)[1]
+    path.write_text(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--readme", type=Path, default=None,
+                        help="also write the README's tables (Table 1 at a glance, the comparisons, the p-sweep) "
+                             "into this file, between its <!-- report:NAME --> markers")
     args = parser.parse_args()
     records = load_runs(args.results / "runs")
     if not records:
         raise SystemExit(f"no runs under {args.results / 'runs'}: run python -m benchmarks.run first")
     command = "python -m benchmarks.report" + ("" if args.results == RESULTS else f" --results {args.results}")
     header = machine_header(command) + "\n" + provenance(records)
-    comparisons(table1(records, args.results, header), args.results, header)
+    frame = table1(records, args.results, header)
+    comparisons(frame, args.results, header)
+    if args.readme is not None:
+        update_readme(args.readme, {"table1": glance(frame), "comparisons": readme_comparisons(frame),
+                                    "p_sweep": readme_p_sweep(records)})
     default = [r for r in records if r["variant"] == "default"]
     learning_curves(default, args.results, header, TABLE_METHODS, "learning_curves.png")
     ablations(records, args.results, header)

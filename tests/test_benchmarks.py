@@ -231,8 +231,8 @@ def test_the_crossed_bootstrap_sees_what_the_evaluation_episodes_favour_and_pair
         "2 | +1.0 [+1.0, +1.0] | higher"
 
 
-def test_the_readme_tables_are_written_from_the_runs() -> None:
-    from benchmarks.report import readme_comparisons, readme_p_sweep
+def test_the_readme_tables_are_written_from_the_runs(tmp_path: Path) -> None:
+    from benchmarks.report import readme_comparisons, readme_p_sweep, update_readme
 
     def record(method: str, seed: int, returns: list[float], p: float = 0.1) -> dict:
         return {"env_id": "dlcmdp/E-v0", "variant": f"p={p:g}", "env_kwargs": {"switch_prob": p}, "method": method,
@@ -242,16 +242,24 @@ def test_the_readme_tables_are_written_from_the_runs() -> None:
                record("varibad", 0, [1.0, 3.0]), record("varibad", 1, [12.0, 14.0]),
                record("dynamite", 0, [1.0, 1.0], p=0.5), record("varibad", 0, [0.0, 0.0], p=0.5)]  # one seed: no column
     lines = readme_p_sweep(records)
-    assert lines[3] == "| p | 0.1 |"
-    assert lines[5:8] == ["| seeds | 2 |", "| DynaMITE-RL, median (mean) | **11.5** (11.5) |",
+    assert lines[0] == "| p | 0.1 |"
+    assert lines[2:5] == ["| seeds | 2 |", "| DynaMITE-RL, median (mean) | **11.5** (11.5) |",
                           "| VariBAD, median (mean) | 7.5 (7.5) |"]  # the higher median (of all rollouts) in bold
-    assert lines[8].startswith("| DynaMITE-RL minus VariBAD, mean over seeds [95% CI over seeds and episodes] | +4.0 [")
-    assert lines[9] == "| seeds where DynaMITE-RL is higher | 1 of 2 |"
+    assert lines[5].startswith("| DynaMITE-RL minus VariBAD, mean over seeds [95% CI over seeds and episodes] | +4.0 [")
+    assert lines[6] == "| seeds where DynaMITE-RL is higher | 1 of 2 |"
     assert readme_p_sweep(records[4:]) == []
 
     frame = pd.DataFrame({"env": ["dlcmdp/E-v0"] * 4, "method": ["dynamite", "dynamite", "rl2", "rl2"],
                           "eval_returns": [[5.0, 6.0], [5.0, 6.0, 9.0], [1.0, 2.0], [1.0, 2.0]]})
     assert readme_comparisons(frame)[2] == "| E-v0 | - | +4.0 [+4.0, +4.0], higher (2 vs 2 seeds) | - |"
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# A\n<!-- report:p_sweep -->\nold table\n<!-- /report:p_sweep -->\ntext after\n")
+    update_readme(readme, {"p_sweep": ["| new |"]})
+    update_readme(readme, {"p_sweep": ["| newer |"]})  # again: the block is replaced, not appended to
+    assert readme.read_text() == "# A\n<!-- report:p_sweep -->\n| newer |\n<!-- /report:p_sweep -->\ntext after\n"
+    with pytest.raises(SystemExit, match="no block <!-- report:table1 -->"):
+        update_readme(readme, {"table1": ["| t |"]})
 
 
 def test_comparisons_separate_only_when_the_bootstrap_interval_excludes_zero(tmp_path: Path) -> None:

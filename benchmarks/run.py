@@ -7,7 +7,8 @@ after each curve evaluation (``seedN.ckpt.*``, see :mod:`benchmarks.checkpoint`)
 (deterministic evaluation every ``--eval-every`` steps on ``--curve-episodes`` paired episodes), the final
 evaluation (``--episodes`` paired episodes, deterministic, in the paired order of ``methods.paired_order``), the
 settings, the command, the machine and the versions. The final model is kept beside it (``seedN.model.*``,
-gitignored), so that it can be evaluated again on more episodes. Examples::
+gitignored): the same command with a larger ``--episodes`` evaluates the kept models on more episodes, without
+training (the record then lists the evaluation under ``reevaluated``). Examples::
 
     # Table 1 (budgets: methods.BENCHMARK_BUDGETS, else the zoo files' n_timesteps; optionally scaled)
     python -m benchmarks.run --envs all --methods dynamite varibad rl2 oracle random --seeds 0 1 2 --jobs 2
@@ -48,6 +49,7 @@ from benchmarks.checkpoint import (
     checkpoint_files,
     claim_run,
     load_checkpoint,
+    load_model,
     remove_checkpoint,
     save_checkpoint,
     save_model,
@@ -83,6 +85,8 @@ def _train_and_evaluate(job: dict[str, Any], deadline: float | None) -> dict[str
     th.set_num_threads(1)  # one core per job: --jobs processes share the machine
     method = m.METHODS[job["method"]]
     env_id, seed, env_kwargs, path = job["env_id"], job["seed"], job["env_kwargs"], Path(job["path"])
+    if job.pop("reevaluate", False):
+        return _reevaluate(job, method)
     start = time.time()
     record: dict[str, Any] = {**job, "machine": f"{cpu_model()}, {os.cpu_count()} cores",
                               "versions": versions(), "commit": git_commit(), "curve": []}
@@ -150,6 +154,30 @@ def _train_and_evaluate(job: dict[str, Any], deadline: float | None) -> dict[str
     write_json(path, record)  # atomic: a killed run leaves no half-written result
     remove_checkpoint(path)
     return record
+
+
+def _reevaluate(job: dict[str, Any], method: Any) -> dict[str, Any]:
+    """Evaluate a finished run's kept final model (``seedN.model.*``) on ``job["episodes"]`` paired episodes, no
+    training: the record's returns are replaced once the kept model has repeated the episodes it recorded."""
+    from benchmarks import methods as m
+
+    path = Path(job["path"])
+    record = json.loads(path.read_text())
+    start = time.time()
+    learner, _, _ = m.build_learner(method, job["env_id"], job["seed"], record["env_kwargs"], job["device"])
+    model = load_model(learner, checkpoint_files(path, "model"))
+    returns = m.evaluate(model, job["env_id"], method, job["episodes"], record["env_kwargs"])
+    recorded = record["eval_returns"]
+    if returns[:len(recorded)] != recorded:
+        raise RuntimeError(f"the kept model of {path} does not repeat its recorded evaluation (first episodes "
+                           f"{recorded[:3]} against {returns[:3]}): it is not the model the record reports; move "
+                           "the run out to train it again")
+    record["reevaluated"] = [*record.get("reevaluated", []), {
+        "episodes_before": len(recorded), "episodes": len(returns), "command": job["command"], "commit": git_commit(),
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores", "wall_seconds": time.time() - start}]
+    record.update(episodes=len(returns), eval_returns=returns, eval_return=sum(returns) / len(returns))
+    write_json(path, record)
+    return {**record, "wall_seconds": time.time() - start}
 
 
 def finished(path: Path, method: Any, env_id: str, args: argparse.Namespace) -> dict[str, Any] | None:
@@ -236,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"unknown methods {unknown}; choose from {sorted(METHODS)}")
     envs = ALL_ENVS if args.envs == ["all"] else args.envs
     command = "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None else argv)
-    jobs, stale = [], []
+    jobs, stale, unkept = [], [], []
     for env_id in envs:
         for variant, env_kwargs in variants(args):
             for method in args.methods:
@@ -245,22 +273,34 @@ def main(argv: list[str] | None = None) -> None:
                 for seed in (args.seeds if METHODS[method].algo else args.seeds[:1]):
                     path = run_path(args.out, env_id, variant, method, seed)
                     done = finished(path, METHODS[method], env_id, args)
+                    reevaluate = False
                     if done is not None:
                         changed = changed_settings(done)
                         if changed:
                             stale.append(f"{path} ({', '.join(changed)})")
-                        continue
-                    jobs.append({"env_id": env_id, "variant": variant, "env_kwargs": env_kwargs, "method": method,
-                                 "seed": seed, "budget": args.budget, "budget_scale": args.budget_scale,
-                                 "eval_every": args.eval_every, "curve_episodes": args.curve_episodes,
-                                 "episodes": args.episodes, "device": args.device, "path": str(path),
-                                 "command": command,
+                        if len(done["eval_returns"]) >= args.episodes or changed:
+                            continue
+                        # asked for more episodes: a scripted run is evaluated again, a learned one's kept model
+                        reevaluate = METHODS[method].algo is not None
+                        if reevaluate and not checkpoint_files(path, "model")["model"].exists():
+                            unkept.append(str(path))
+                            continue
+                    jobs.append({"reevaluate": reevaluate, "env_id": env_id, "variant": variant,
+                                 "env_kwargs": env_kwargs, "method": method, "seed": seed, "budget": args.budget,
+                                 "budget_scale": args.budget_scale, "eval_every": args.eval_every,
+                                 "curve_episodes": args.curve_episodes, "episodes": args.episodes,
+                                 "device": args.device, "path": str(path), "command": command,
                                  "label": f"{env_id} [{variant}] {method} seed {seed}"})
     if stale:  # a finished run of another learner than the method's name builds today would be reported as it
         raise SystemExit(f"{len(stale)} finished runs were recorded with other settings than their methods build "
                          f"today: {'; '.join(stale[:5])}{' ...' if len(stale) > 5 else ''}. Move them out of "
                          f"{args.out} (into a folder named after what they measured) or delete them to rerun, or "
                          "check out the commit whose zoo files and benchmarks/methods.py they were made with")
+    if unkept:
+        print(f"{len(unkept)} finished runs have fewer than {args.episodes} evaluation episodes and no kept model "
+              f"(runs from before the runner kept them), so they keep theirs: {'; '.join(unkept[:3])}"
+              f"{' ...' if len(unkept) > 3 else ''}. Train them again into another --out to evaluate them on more",
+              flush=True)
     deadline = None if args.time_limit is None else time.time() + args.time_limit
     print(f"{len(jobs)} runs to do ({args.jobs} at a time); finished runs are skipped", flush=True)
     failures = stopped = busy = 0

@@ -20,7 +20,7 @@ from benchmarks.checkpoint import checkpoint_files, load_model
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_runner_resumes_and_report_writes_tables(tmp_path: Path) -> None:
+def test_runner_resumes_and_report_writes_tables(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     argv = ["--envs", "dlcmdp/GridWorld-v0", "--methods", "random", "informed", "oracle_scripted", "dynamite",
             "paper_input", "--seeds", "0", "--budget", "4096", "--eval-every", "2048", "--jobs", "1",
             "--out", str(tmp_path / "runs")]
@@ -35,6 +35,14 @@ def test_runner_resumes_and_report_writes_tables(tmp_path: Path) -> None:
     learner, _, _ = methods.build_learner(methods.METHODS["dynamite"], "dlcmdp/GridWorld-v0", 0, {}, "cpu")
     kept = load_model(learner, checkpoint_files(files[0], "model"))
     assert methods.evaluate(kept, "dlcmdp/GridWorld-v0", methods.METHODS["dynamite"], 25) == record["eval_returns"]
+    run.main([*argv, "--episodes", "30"])  # more episodes: the kept model is evaluated again, not trained again
+    longer = json.loads(files[0].read_text())
+    assert longer["eval_returns"][:25] == record["eval_returns"] and len(longer["eval_returns"]) == 30
+    assert longer["curve"] == record["curve"] and longer["reevaluated"][0]["episodes_before"] == 25
+    assert len(json.loads(files[1].read_text())["eval_returns"]) == 30  # a scripted run is simply evaluated again
+    checkpoint_files(files[0], "model")["model"].unlink()  # a run from before the runner kept its model
+    run.main([*argv, "--episodes", "35"])
+    assert "no kept model" in capsys.readouterr().out and json.loads(files[0].read_text()) == longer
     stamps = [f.stat().st_mtime_ns for f in files]
     run.main(argv)  # resumes: nothing is run again
     assert [f.stat().st_mtime_ns for f in files] == stamps

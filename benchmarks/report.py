@@ -268,6 +268,11 @@ def glance(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
+def episode_counts(frame: pd.DataFrame) -> str:
+    """The final evaluations' episode counts of a frame's runs, e.g. ``25`` or ``25 or 100``."""
+    return " or ".join(str(n) for n in sorted({len(returns) for returns in frame["eval_returns"]})) or "no"
+
+
 def table1(records: list[dict], out: Path, header: str) -> pd.DataFrame:
     rows = [{"env": r["env_id"], "method": r["method"], "seed": r["seed"], "timesteps": r["timesteps"],
              "eval_return": r["eval_return"], "eval_returns": r["eval_returns"]} for r in records
@@ -290,7 +295,7 @@ def table1(records: list[dict], out: Path, header: str) -> pd.DataFrame:
     lines += ["", "Normalised: (R - R_random) / (R_oracle - R_random), with the learned oracle (PPO on the oracle "
               "observation, mean over its seeds) and with the scripted oracle. Scripted methods are deterministic "
               "given the evaluation seeds (one row each). Evaluation: the paired seeds of benchmarks/methods.py, "
-              "deterministic actions, 25 episodes per run.", "",
+              f"deterministic actions, {episode_counts(frame)} episodes per run.", "",
               "At a glance: mean ± std over seeds (number of seeds); scripted policies' single return.", "",
               *glance(frame)]
     (out / "table1.md").write_text("\n".join(lines) + "\n")

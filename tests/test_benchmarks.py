@@ -240,7 +240,7 @@ def test_the_crossed_bootstrap_sees_what_the_evaluation_episodes_favour_and_pair
 
 
 def test_the_readme_tables_are_written_from_the_runs(tmp_path: Path) -> None:
-    from benchmarks.report import readme_comparisons, readme_p_sweep, update_readme
+    from benchmarks.report import episode_counts, readme_comparisons, readme_p_sweep, update_readme
 
     def record(method: str, seed: int, returns: list[float], p: float = 0.1) -> dict:
         return {"env_id": "dlcmdp/E-v0", "variant": f"p={p:g}", "env_kwargs": {"switch_prob": p}, "method": method,
@@ -260,6 +260,7 @@ def test_the_readme_tables_are_written_from_the_runs(tmp_path: Path) -> None:
     frame = pd.DataFrame({"env": ["dlcmdp/E-v0"] * 4, "method": ["dynamite", "dynamite", "rl2", "rl2"],
                           "eval_returns": [[5.0, 6.0], [5.0, 6.0, 9.0], [1.0, 2.0], [1.0, 2.0]]})
     assert readme_comparisons(frame)[2] == "| E-v0 | - | +4.0 [+4.0, +4.0], higher (2 vs 2 seeds) | - |"
+    assert episode_counts(frame) == "2 or 3"  # what table1.md says each run was evaluated on
 
     readme = tmp_path / "README.md"
     readme.write_text("# A\n<!-- report:p_sweep -->\nold table\n<!-- /report:p_sweep -->\ntext after\n")

@@ -42,6 +42,11 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def machine() -> str:
+    """The machine a run or result is made on, as records name it: ``<CPU model>, <N> cores``."""
+    return f"{cpu_model()}, {os.cpu_count()} cores"
+
+
 #: the tracked files whose uncommitted changes change what a run computes
 CODE_PATHS = ("sb3_dynamite", "hyperparams", "benchmarks/*.py")
 
@@ -75,7 +80,7 @@ def machine_header(command: str) -> str:
     return "\n".join([
         f"- command: `{command}`",
         f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, commit {git_commit()}",
-        f"- machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}",
+        f"- machine: {machine()}, Python {platform.python_version()}, {platform.system()}",
         f"- versions: {package_list}",
     ])
 

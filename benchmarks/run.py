@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import signal
 import sys
 import time
@@ -54,7 +53,7 @@ from benchmarks.checkpoint import (
     save_checkpoint,
     save_model,
 )
-from benchmarks.common import cpu_model, git_commit, versions, write_json
+from benchmarks.common import git_commit, machine, versions, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results" / "runs"
 ALL_ENVS = ["dlcmdp/GridWorld-v0", "dlcmdp/Reacher-v0", "dlcmdp/HalfCheetahVel-v0",
@@ -88,7 +87,7 @@ def _train_and_evaluate(job: dict[str, Any], deadline: float | None) -> dict[str
     if job.pop("reevaluate", False):
         return _reevaluate(job, method)
     start = time.time()
-    record: dict[str, Any] = {**job, "machine": f"{cpu_model()}, {os.cpu_count()} cores",
+    record: dict[str, Any] = {**job, "machine": machine(),
                               "versions": versions(), "commit": git_commit(), "curve": []}
     if method.scripted:
         agent = m.scripted_agent(method, env_id)
@@ -174,7 +173,7 @@ def _reevaluate(job: dict[str, Any], method: Any) -> dict[str, Any]:
                            "the run out to train it again")
     record["reevaluated"] = [*record.get("reevaluated", []), {
         "episodes_before": len(recorded), "episodes": len(returns), "command": job["command"], "commit": git_commit(),
-        "machine": f"{cpu_model()}, {os.cpu_count()} cores", "wall_seconds": time.time() - start}]
+        "machine": machine(), "wall_seconds": time.time() - start}]
     record.update(episodes=len(returns), eval_returns=returns, eval_return=sum(returns) / len(returns))
     write_json(path, record)
     return {**record, "wall_seconds": time.time() - start}

@@ -223,8 +223,9 @@ def readme_comparisons(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-def comparisons(frame: pd.DataFrame, out: Path, header: str) -> None:
-    """DynaMITE-RL against each of :data:`COMPARED` on every env where both ran with at least two seeds."""
+def comparisons(frame: pd.DataFrame, out: Path, header: str) -> list[str]:
+    """DynaMITE-RL against each of :data:`COMPARED` on every env where both ran with at least two seeds; returns
+    the README's form of the table (:func:`readme_comparisons`), which ``comparisons.md`` also holds."""
     lines = [header, "", "DynaMITE-RL minus each baseline (Table 1's runs): difference of the mean final returns "
              f"with a stratified independent bootstrap 95% interval ({BOOTSTRAP_REPS:,} resamples of each method's "
              "seeds, seed 0), and the probability of improvement P(DynaMITE-RL > baseline), the share of pairs of "
@@ -243,8 +244,10 @@ def comparisons(frame: pd.DataFrame, out: Path, header: str) -> None:
             lines.append(f"| {env_id} | {baseline} | {len(ours)}, {len(theirs)} | {interval_text(c)} | "
                          f"{c['poi']:.2f} | {verdict(c['difference_low'], c['difference_high'])} | "
                          f"{crossed_cells(list(ours['eval_returns']), list(theirs['eval_returns']))} |")
-    lines += ["", "The README's form (the interval over seeds and episodes):", "", *readme_comparisons(frame)]
+    readme = readme_comparisons(frame)
+    lines += ["", "The README's form (the interval over seeds and episodes):", "", *readme]
     (out / "comparisons.md").write_text("\n".join(lines) + "\n")
+    return readme
 
 
 def normalised(value: float, means: pd.Series, reference: str) -> str:
@@ -365,12 +368,14 @@ def ablations(records: list[dict], out: Path, header: str) -> None:
     plt.close(fig)
 
 
-def p_sweep(records: list[dict], out: Path, header: str) -> None:
+def p_sweep(records: list[dict], out: Path, header: str) -> list[str]:
+    """``p_sweep.csv``/``.md``/``.png`` of the switch-probability variants; returns the README's form of the
+    sweep (:func:`readme_p_sweep`, empty without a sweep), which ``p_sweep.md`` also holds."""
     rows = [{"env": r["env_id"], "p": r["env_kwargs"]["switch_prob"], "method": r["method"], "seed": r["seed"],
              "episode": i, "eval_return": value} for r in records if r["variant"].startswith("p=")
             for i, value in enumerate(r["eval_returns"])]
     if not rows:
-        return
+        return []
     frame = pd.DataFrame(rows).sort_values(["env", "p", "method", "seed", "episode"])
     write_csv(frame, out / "p_sweep.csv", header)
     summary = frame.groupby(["env", "p", "method"])["eval_return"]
@@ -402,6 +407,7 @@ def p_sweep(records: list[dict], out: Path, header: str) -> None:
     fig.tight_layout()
     fig.savefig(out / "p_sweep.png", dpi=130, metadata={"Description": header})
     plt.close(fig)
+    return readme
 
 
 def readme_p_sweep(records: list[dict], method: str = "dynamite", baseline: str = "varibad") -> list[str]:
@@ -486,15 +492,14 @@ def main() -> None:
     command = "python -m benchmarks.report" + ("" if args.results == RESULTS else f" --results {args.results}")
     header = machine_header(command) + "\n" + provenance(records)
     frame = table1(records, args.results, header)
-    comparisons(frame, args.results, header)
-    if args.readme is not None:
-        update_readme(args.readme, {"table1": glance(frame), "comparisons": readme_comparisons(frame),
-                                    "p_sweep": readme_p_sweep(records)})
+    readme_table = comparisons(frame, args.results, header)
     default = [r for r in records if r["variant"] == "default"]
     learning_curves(default, args.results, header, TABLE_METHODS, "learning_curves.png")
     ablations(records, args.results, header)
     learning_curves(ablation_records(records), args.results, header, ABLATION_METHODS, "ablation_curves.png")
-    p_sweep(records, args.results, header)
+    readme_sweep = p_sweep(records, args.results, header)
+    if args.readme is not None:
+        update_readme(args.readme, {"table1": glance(frame), "comparisons": readme_table, "p_sweep": readme_sweep})
     summary(records, args.results, header)
     print((args.results / "table1.md").read_text())
 

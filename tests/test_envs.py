@@ -213,6 +213,27 @@ def test_gridworld_informed_policy_finds_hidden_goals() -> None:
     assert 0 < 30 < scores[False] < scores[True], scores
 
 
+def test_reacher_sparse_reward_pays_one_within_the_radius_only() -> None:
+    radius, weight = 0.05, 0.1
+    env = gym.make("dlcmdp/Reacher-v0", oracle=True, sparse_reward_radius=radius, reward_control_weight=weight)
+    policy = reference_policy("dlcmdp/Reacher-v0", "oracle")(env.action_space)
+    obs, _ = env.reset(seed=3)
+    inside = []
+    for _ in range(200):
+        action, _ = policy.predict(obs)
+        obs, reward, _, _, info = env.step(action)
+        distance = np.linalg.norm(obs[6:8] - info["latent"])  # fingertip xy against the goal
+        inside.append(distance <= radius)
+        assert info["reward_dist"] == float(inside[-1])
+        assert reward == pytest.approx(info["reward_dist"] - weight * np.square(action).sum())
+    # the goal-seeking oracle spends most of the episode inside, a random arm almost none of it
+    assert np.mean(inside) > 0.6
+    env.action_space.seed(0)
+    env.reset(seed=3)
+    paid = [env.step(env.action_space.sample())[4]["reward_dist"] for _ in range(200)]
+    assert set(paid) <= {0.0, 1.0} and np.mean(paid) < 0.2
+
+
 @pytest.mark.parametrize("env_id", ENV_IDS)
 @pytest.mark.parametrize("switch_prob", [-0.1, 1.5, float("nan")])
 def test_bad_switch_prob_is_rejected(env_id: str, switch_prob: float) -> None:
@@ -229,6 +250,7 @@ def test_bad_switch_prob_is_rejected(env_id: str, switch_prob: float) -> None:
         ("dlcmdp/Reacher-v0", {"n_goals": 1}, "n_goals"),
         ("dlcmdp/Reacher-v0", {"goal_radius": 0.5}, "goal_radius"),
         ("dlcmdp/Reacher-v0", {"forward_prob": 1.2}, "forward_prob"),
+        ("dlcmdp/Reacher-v0", {"sparse_reward_radius": 0.0}, "sparse_reward_radius"),
         ("dlcmdp/HalfCheetahVel-v0", {"transition": "brownian"}, "transition"),
         ("dlcmdp/HalfCheetahWindVel-v0", {"max_wind": -1.0}, "max_wind"),
     ],

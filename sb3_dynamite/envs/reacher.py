@@ -47,6 +47,9 @@ class ReacherDLCMDPEnv(DLCMDPMixin, ReacherEnv):
 
     ## Rewards
     ``-||fingertip - goal|| - reward_control_weight * ||a||^2`` (Reacher-v5's effective default weight 1).
+    With ``sparse_reward_radius`` set, the distance term is 1 while ``||fingertip - goal||`` is at most that
+    radius and 0 otherwise: the last reward then no longer locates the goal, so a learner has to remember where
+    it found the goal and infer where a session switch moved it.
 
     ## Episode End
     Truncation after ``H = 200`` steps (4 s), never termination.
@@ -59,6 +62,7 @@ class ReacherDLCMDPEnv(DLCMDPMixin, ReacherEnv):
     | `goal_radius`           | 0.15    | circle radius (m)                                 |
     | `forward_prob`          | 0.8     | probability that the goal moves forward at a switch |
     | `reward_control_weight` | 1.0     | weight of the control cost                        |
+    | `sparse_reward_radius`  | None    | if set: reward 1 within this distance of the goal, else 0 |
     | `oracle`                | False   | append the goal to the observation                |
 
     ## Version History
@@ -73,14 +77,21 @@ class ReacherDLCMDPEnv(DLCMDPMixin, ReacherEnv):
         forward_prob: float = 0.8,
         reward_control_weight: float = 1.0,
         oracle: bool = False,
+        sparse_reward_radius: float | None = None,
         **kwargs: Any,
     ) -> None:
         if not 0.0 < goal_radius <= 0.2:
             raise ValueError(f"goal_radius must be in (0, 0.2] (the arm reaches 0.21 m), got {goal_radius}")
+        if sparse_reward_radius is not None and not 0.0 < sparse_reward_radius <= 0.2:
+            raise ValueError(
+                f"sparse_reward_radius must be in (0, 0.2] m, or None for the dense reward; got {sparse_reward_radius}"
+            )
+        self._sparse_reward_radius = sparse_reward_radius
         self._setup_sessions(circular_goal_chain(n_goals, goal_radius, forward_prob), switch_prob, oracle)
         ReacherEnv.__init__(self, reward_control_weight=reward_control_weight, **kwargs)
         utils.EzPickle.__init__(
-            self, switch_prob, n_goals, goal_radius, forward_prob, reward_control_weight, oracle, **kwargs
+            self, switch_prob, n_goals, goal_radius, forward_prob, reward_control_weight, oracle,
+            sparse_reward_radius, **kwargs
         )
         self.observation_space = self._oracle_space(spaces.Box(-np.inf, np.inf, shape=(8,), dtype=np.float64))
         self._fingertip = self.data.body("fingertip").xpos
@@ -116,7 +127,11 @@ class ReacherDLCMDPEnv(DLCMDPMixin, ReacherEnv):
 
     def step(self, action: np.ndarray):
         self.do_simulation(action, self.frame_skip)
-        reward_dist = -float(np.linalg.norm(self._fingertip[:2] - self.latent))
+        distance = float(np.linalg.norm(self._fingertip[:2] - self.latent))
+        if self._sparse_reward_radius is None:
+            reward_dist = -distance
+        else:
+            reward_dist = float(distance <= self._sparse_reward_radius)
         reward_ctrl = -float(np.square(action).sum()) * self._reward_control_weight
         info = self._end_step()
         info["reward_dist"] = reward_dist

@@ -1,7 +1,7 @@
 """Tables and figures from the runner's JSON files (``python -m benchmarks.run``).
 
-Writes, under ``--results``: ``table1.csv`` / ``table1.md`` / ``learning_curves.png`` (default variant),
-``ablations.csv`` / ``ablations.png`` (DynaMITE-RL without one modification), ``p_sweep.csv`` /
+Writes, under ``--results``: ``table1.csv`` / ``table1.md`` / ``learning_curves.png`` (the default variant, or
+``--variant``'s), ``ablations.csv`` / ``ablations.png`` (DynaMITE-RL without one modification), ``p_sweep.csv`` /
 ``p_sweep.png`` / ``p_sweep.md`` (switch-probability variants), ``comparisons.md`` (DynaMITE-RL against each
 baseline: difference of means with a bootstrap interval, probability of improvement), ``summary.md`` (every env,
 variant and method that ran, probes included, with its per-seed returns). Seeds are aggregated as mean +- std and as
@@ -276,10 +276,11 @@ def episode_counts(frame: pd.DataFrame) -> str:
     return " or ".join(str(n) for n in sorted({len(returns) for returns in frame["eval_returns"]})) or "no"
 
 
-def table1(records: list[dict], out: Path, header: str) -> pd.DataFrame:
+def table1(records: list[dict], out: Path, header: str, variant: str = "default") -> pd.DataFrame:
+    """Table 1 of one env variant (the registered envs by default) into ``table1.csv`` and ``table1.md``."""
     rows = [{"env": r["env_id"], "method": r["method"], "seed": r["seed"], "timesteps": r["timesteps"],
              "eval_return": r["eval_return"], "eval_returns": r["eval_returns"]} for r in records
-            if r["variant"] == "default" and r["method"] in TABLE_METHODS]
+            if r["variant"] == variant and r["method"] in TABLE_METHODS]
     frame = pd.DataFrame(rows).sort_values(["env", "method", "seed"]) if rows else pd.DataFrame(
         columns=["env", "method", "seed", "timesteps", "eval_return", "eval_returns"])
     write_csv(frame.drop(columns="eval_returns"), out / "table1.csv", header)
@@ -485,16 +486,24 @@ def main() -> None:
     parser.add_argument("--readme", type=Path, default=None,
                         help="also write the README's tables (Table 1 at a glance, the comparisons, the p-sweep) "
                              "into this file, between its <!-- report:NAME --> markers")
+    parser.add_argument("--variant", default="default",
+                        help="the env variant (a runs/ subfolder name, e.g. observe_goals=False) of table1, "
+                             "comparisons and learning_curves (default: the registered envs)")
     args = parser.parse_args()
     records = load_runs(args.results / "runs")
     if not records:
         raise SystemExit(f"no runs under {args.results / 'runs'}: run python -m benchmarks.run first")
+    present = sorted({r["variant"] for r in records})
+    if args.variant != "default" and args.variant not in present:
+        raise SystemExit(f"no runs of variant {args.variant!r} under {args.results / 'runs'}; its variants: "
+                         f"{', '.join(present)}")
     command = "python -m benchmarks.report" + ("" if args.results == RESULTS else f" --results {args.results}")
+    command += "" if args.variant == "default" else f" --variant '{args.variant}'"
     header = machine_header(command) + "\n" + provenance(records)
-    frame = table1(records, args.results, header)
+    frame = table1(records, args.results, header, args.variant)
     readme_table = comparisons(frame, args.results, header)
-    default = [r for r in records if r["variant"] == "default"]
-    learning_curves(default, args.results, header, TABLE_METHODS, "learning_curves.png")
+    chosen = [r for r in records if r["variant"] == args.variant]
+    learning_curves(chosen, args.results, header, TABLE_METHODS, "learning_curves.png")
     ablations(records, args.results, header)
     learning_curves(ablation_records(records), args.results, header, ABLATION_METHODS, "ablation_curves.png")
     readme_sweep = p_sweep(records, args.results, header)

@@ -271,6 +271,21 @@ def test_the_readme_tables_are_written_from_the_runs(tmp_path: Path) -> None:
         update_readme(readme, {"table1": ["| t |"]})
 
 
+def test_table1_of_a_variant_takes_that_variants_runs_only(tmp_path: Path) -> None:
+    from benchmarks.report import table1
+
+    def record(method: str, seed: int, value: float, variant: str) -> dict:
+        return {"env_id": "dlcmdp/E-v0", "variant": variant, "method": method, "seed": seed, "timesteps": 10,
+                "eval_return": value, "eval_returns": [value]}
+
+    records = [record("dynamite", seed, 1.0 + seed, "default") for seed in (0, 1)]
+    records += [record("dynamite", seed, 10.0 + seed, "sparse=1") for seed in (0, 1, 2)]
+    frame = table1(records, tmp_path, "- header", variant="sparse=1")
+    assert sorted(frame["eval_return"]) == [10.0, 11.0, 12.0]
+    assert "| dlcmdp/E-v0 | dynamite | 3 | 10 | 11.0 +- 0.8 |" in (tmp_path / "table1.md").read_text()
+    assert sorted(table1(records, tmp_path, "- header")["eval_return"]) == [1.0, 2.0]  # the registered env
+
+
 def test_comparisons_separate_only_when_the_bootstrap_interval_excludes_zero(tmp_path: Path) -> None:
     from benchmarks.report import comparisons, difference_with_ci
 

@@ -48,8 +48,7 @@ class ReacherDLCMDPEnv(DLCMDPMixin, ReacherEnv):
     ## Rewards
     ``-||fingertip - goal|| - reward_control_weight * ||a||^2`` (Reacher-v5's effective default weight 1).
     With ``sparse_reward_radius`` set, the distance term is 1 while ``||fingertip - goal||`` is at most that
-    radius and 0 otherwise: the last reward then no longer locates the goal, so a learner has to remember where
-    it found the goal and infer where a session switch moved it.
+    radius and 0 otherwise: the last reward then says whether the fingertip is at the goal, not where the goal is.
 
     ## Episode End
     Truncation after ``H = 200`` steps (4 s), never termination.

@@ -678,6 +678,30 @@ def test_search_behaviour_reads_goal_visits_and_recoveries_from_rewards_and_the_
     assert table_cells(summary) == ["0.17", "0.08", "4", "0.50", "3", "0.50"]  # steps whole (3.5 to even), shares
 
 
+def test_reacher_search_reads_sweep_direction_and_recovery_per_goal_move() -> None:
+    from benchmarks.reacher_search import episode_search, search_behaviour
+
+    n = 8
+    # goal 0 for steps 0-9, one point forward (1) for 10-19, back to 0 for 20-29 (across the wrap: 7 -> 0 is forward)
+    goal = np.array([0] * 10 + [1] * 10 + [0] * 10)
+    # the fingertip sweeps forward 0.2 rad a step from -0.4, holds at each goal, then sweeps back
+    angle = np.concatenate([np.linspace(-0.4, 0.0, 3), np.zeros(7), np.linspace(0.2, 0.8, 4), np.full(6, 0.8),
+                            np.linspace(0.6, 0.0, 4), np.zeros(6)])
+    paid = np.array([False] * 2 + [True] * 8 + [False] * 3 + [True] * 7 + [False] * 3 + [True] * 7)
+    episode = episode_search(angle, paid, goal, n)
+    assert episode["moves"] == {"forward": [(3, True)], "backward": [(3, True)]}
+    assert episode["at goal"] == pytest.approx(22 / 30)
+    # unpaid steps that moved: step 1 (step 0 has no previous angle), 3 forward after the first move, 3 backward
+    assert (episode["forward steps"], episode["searching steps"]) == (4, 7)
+    wrap = episode_search(np.array([3.0, -3.1]), np.zeros(2, dtype=bool), np.zeros(2, dtype=int), n)
+    assert (wrap["forward steps"], wrap["searching steps"]) == (1, 1)  # across pi: a small forward turn, not -6.1
+    stuck = episode_search(np.zeros(5), np.zeros(5, dtype=bool), np.array([7, 7, 0, 0, 0]), n)
+    assert stuck["moves"] == {"forward": [(3, False)], "backward": []}  # 7 -> 0 is forward; never paid: censored
+    row = search_behaviour([episode, stuck])
+    assert row["recovered (forward)"] == 0.5 and row["recovery after a forward move (median steps)"] == 3.0
+    assert row["forward while searching"] == pytest.approx(4 / 7)
+
+
 def test_goal_memory_decoder_readouts_query_every_cell_by_staying_and_by_each_move_onto_it() -> None:
     """A stand-in decoder that returns cell index + 100 x action index + belief shows what each readout asks."""
     from types import SimpleNamespace

@@ -8,6 +8,7 @@ is evaluated on the same reset seeds (hence the same goals and session sequences
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,14 +252,18 @@ def paired_order(finished_by: list[int]) -> list[int]:
 
 
 def evaluate(agent: Any, env_id: str, method: Method, n_episodes: int,
-             env_kwargs: dict[str, Any] | None = None) -> list[float]:
+             env_kwargs: dict[str, Any] | None = None,
+             on_step: Callable[[dict[str, Any]], None] | None = None) -> list[float]:
     """Deterministic episode returns of ``agent`` on the paired evaluation seeds, in the paired order
     (:func:`paired_order`; raw rewards; observations normalised with the agent's training statistics where it
-    trains with normalised observations)."""
+    trains with normalised observations). ``on_step`` sees ``evaluate_policy``'s locals after each counted env
+    step (``i``, ``new_observations``, ``reward``, ``done``, ``info``), e.g. to read the rollouts' behaviour."""
     env = with_training_observation_stats(evaluation_env(env_id, method.observes, env_kwargs), agent)
     finished_by: list[int] = []
 
     def record_env(local: dict[str, Any], _: dict[str, Any]) -> None:  # evaluate_policy counts this episode next
+        if on_step is not None:
+            on_step(local)
         if local["done"] and (not local["is_monitor_wrapped"] or "episode" in local["info"]):
             finished_by.append(local["i"])
 

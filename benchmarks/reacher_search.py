@@ -15,8 +15,9 @@ reads the fingertip's angle, whether the step paid and the goal index ``k_t``, a
     python -m benchmarks.reacher_search --results benchmarks/results/sparse_reacher --methods ppo_action_reward \\
         dynamite --seeds 0 1 2 3 4 --episodes 20 --out benchmarks/results/sparse_reacher/search.md
 
-It evaluates each run's kept final model (``seedN.model.*``) on the first ``--episodes`` paired evaluation
-episodes, after checking that the model repeats the run's recorded returns on them.
+It evaluates each run's kept final model (``seedN.model.*``) with the runner's evaluation on the first
+``--episodes`` paired episodes, reading each step as it goes, and refuses a model that does not repeat the run's
+recorded returns on them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch as th
 
 COLUMNS = ("at goal", "forward while searching", "recovery after a forward move (median steps)",
            "recovered (forward)", "recovery after a backward move (median steps)", "recovered (backward)")
@@ -62,36 +64,27 @@ def search_behaviour(episodes: list[dict[str, Any]]) -> dict[str, float]:
     return row
 
 
-def rollouts(model: Any, env_id: str, method: Any, env_kwargs: dict[str, Any], n_episodes: int
+def rollouts(model: Any, env_id: str, method: Any, env_kwargs: dict[str, Any], n_episodes: int, n_goals: int
              ) -> tuple[list[dict[str, np.ndarray]], list[float]]:
-    """The first ``n_episodes`` paired evaluation episodes of ``model`` (deterministic), per step: fingertip
-    angle, whether the step paid, goal index; and the episodes' returns, in the paired order."""
-    from benchmarks.methods import evaluation_env, paired_order, with_training_observation_stats
+    """The runner's evaluation of ``model`` (:func:`benchmarks.methods.evaluate`) on ``n_episodes`` paired episodes,
+    read per step: fingertip angle, whether the step paid, goal index; both lists in the paired order."""
+    from benchmarks.methods import evaluate, paired_order
 
-    env = with_training_observation_stats(evaluation_env(env_id, method.observes, env_kwargs), model)
-    n_goals = int(env_kwargs.get("n_goals", 8))
-    obs, state = env.reset(), None
-    start = np.ones(env.num_envs, dtype=bool)
-    steps = [[] for _ in range(env.num_envs)]
-    episodes, returns, finished_by = [], [], []
-    while len(episodes) < n_episodes:  # fixed horizon: every env finishes its k-th episode at the same step
-        action, state = model.predict(obs, state=state, episode_start=start, deterministic=True)
-        obs, reward, done, infos = env.step(action)
-        for i, info in enumerate(infos):
-            tip = info["terminal_observation"][6:8] if done[i] else obs[i, 6:8]
-            goal_index = round(np.arctan2(info["latent"][1], info["latent"][0]) / (2 * np.pi / n_goals))
-            steps[i].append((np.arctan2(tip[1], tip[0]), info["reward_dist"] > 0.5, goal_index % n_goals,
-                             float(reward[i])))
-            if done[i]:
-                angle, paid, goal, rewards = (np.array(column) for column in zip(*steps[i], strict=True))
-                episodes.append({"angle": angle, "paid": paid, "goal": goal})
-                returns.append(float(rewards.sum()))
-                finished_by.append(i)
-                steps[i] = []
-        start = done
-    env.close()
-    order = paired_order(finished_by)[:n_episodes]
-    return [episodes[j] for j in order], [returns[j] for j in order]
+    steps: dict[int, list[tuple[float, bool, int]]] = {}
+    episodes, finished_by = [], []
+
+    def read_step(local: dict[str, Any]) -> None:
+        i, info = local["i"], local["info"]
+        tip = info["terminal_observation"][6:8] if local["done"] else local["new_observations"][i, 6:8]
+        goal = round(np.arctan2(info["latent"][1], info["latent"][0]) / (2 * np.pi / n_goals)) % n_goals
+        steps.setdefault(i, []).append((np.arctan2(tip[1], tip[0]), info["reward_dist"] > 0.5, goal))
+        if local["done"]:  # fixed horizon: every done is an episode's end, as evaluate counts it
+            angle, paid, goal_index = (np.array(column) for column in zip(*steps.pop(i), strict=True))
+            episodes.append({"angle": angle, "paid": paid, "goal": goal_index})
+            finished_by.append(i)
+
+    returns = evaluate(model, env_id, method, n_episodes, env_kwargs, on_step=read_step)
+    return [episodes[j] for j in paired_order(finished_by)], returns
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,6 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     from benchmarks.common import machine_header
     from benchmarks.methods import METHODS, build_learner
     from benchmarks.run import run_path
+    from sb3_dynamite.common.wrappers import observation_normalizer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path, required=True, help="results folder (reads its runs/)")
@@ -108,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    th.set_num_threads(1)  # as the runner evaluated: other thread counts round the policy's sums differently
     env_id = "dlcmdp/Reacher-v0"
     lines = ["| method | seed | return (these episodes) | " + " | ".join(COLUMNS) + " |",
              "|---|---|---|" + "---|" * len(COLUMNS)]
@@ -118,13 +113,16 @@ def main(argv: list[str] | None = None) -> None:
             record = json.loads(path.read_text())
             learner, _, _ = build_learner(method, env_id, seed, record["env_kwargs"])
             model = load_model(learner, checkpoint_files(path, "model"))
-            episodes, returns = rollouts(model, env_id, method, record["env_kwargs"], args.episodes)
+            if observation_normalizer(model) is not None:
+                raise SystemExit(f"{path}: the learner normalises its observations; the fingertip would be read "
+                                 "normalised. This probe reads raw observations only")
+            n_goals = int(record["env_kwargs"].get("n_goals", 8))
+            episodes, returns = rollouts(model, env_id, method, record["env_kwargs"], args.episodes, n_goals)
             recorded = record["eval_returns"][:args.episodes]
-            if not np.allclose(returns, recorded, atol=0.01):
+            if returns != recorded:  # the same evaluation as the run's: the same returns, to the bit
                 raise SystemExit(f"{path}: the kept model gives {returns[:3]}, the record {recorded[:3]}: "
                                  "not the model the record reports")
-            row = search_behaviour([episode_search(e["angle"], e["paid"], e["goal"],
-                                                   int(record["env_kwargs"].get("n_goals", 8))) for e in episodes])
+            row = search_behaviour([episode_search(e["angle"], e["paid"], e["goal"], n_goals) for e in episodes])
             cells = [f"{row[c]:.0f}" if "steps" in c else f"{row[c]:.2f}" for c in COLUMNS]
             lines.append(f"| {name} | {seed} | {np.mean(returns):.1f} | " + " | ".join(cells) + " |")
             print(lines[-1], flush=True)
